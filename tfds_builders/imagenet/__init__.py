@@ -1,0 +1,1 @@
+"""ImageNet ILSVRC2012 (ilsvrc2012). Importing this package registers its builders."""

@@ -1,0 +1,1 @@
+"""smallNORB (norb_small). Importing this package registers its builders."""
