@@ -23,7 +23,7 @@ EXTRAS = {
     "tf-cpu": ["tensorflow-cpu>=2.16,<3"],
     "tf": ["tensorflow>=2.16,<3"],
     "beam": ["apache-beam>=2.55"],
-    "test": ["pytest>=8", "hypothesis>=6.100"],
+    "test": ["pytest>=8", "hypothesis>=6.100", "dill", "nbclient>=0.10", "ipykernel>=6"],
 }
 
 setup(
