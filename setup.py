@@ -40,7 +40,7 @@ setup(
     package_dir={"tfds_builders.checksums": "checksums",
                  "tfds_builders.dummy_data": "dummy_data"},
     package_data={"tfds_builders.checksums": ["*.tsv"],
-                  "tfds_builders.dummy_data": ["*/*", "*/*/*", "*/*/*/*"]},
+                  "tfds_builders.dummy_data": ["**/*"]},
     include_package_data=False,
     install_requires=REQUIRES,
     extras_require=EXTRAS,
