@@ -30,3 +30,9 @@ def no_network(monkeypatch):
 
   monkeypatch.setattr(socket.socket, "connect", refuse)
   monkeypatch.setattr(socket, "create_connection", refuse)
+
+
+def pytest_configure(config):
+  # protobuf's deprecation notice, raised inside tensorflow_datasets on every feature spec.
+  config.addinivalue_line("filterwarnings",
+                          "ignore:label\\(\\) is deprecated:DeprecationWarning")

@@ -102,6 +102,19 @@ def demo(args) -> int:
   return 0
 
 
+def export_command(args) -> int:
+  from tfds_builders.export import ExportError, export
+  try:
+    result = export(args.name, args.split, args.format, args.out, data_dir=args.data_dir,
+                    overwrite=args.overwrite)
+  except ExportError as e:
+    print(f"error: {e}", file=sys.stderr)
+    return 2
+  print(f"exported {result['examples']} examples of {args.name} {args.split} as {args.format} "
+        f"to {args.out}")
+  return 0
+
+
 def main(argv=None) -> int:
   os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
   parser = argparse.ArgumentParser(prog="python -m tfds_builders")
@@ -114,6 +127,14 @@ def main(argv=None) -> int:
   p.add_argument("--only", nargs="*", help="build only these builders")
   p.add_argument("--epochs", type=int, default=1)
   p.set_defaults(func=demo)
+  p = commands.add_parser("export", help="write a built dataset as npz, PNG files, IDX or CSV")
+  p.add_argument("name", help="dataset name, with /config if any")
+  p.add_argument("--split", required=True)
+  p.add_argument("--format", required=True, choices=("npz", "png", "idx", "csv"))
+  p.add_argument("--out", required=True, help="output directory (must not exist or be empty)")
+  p.add_argument("--data_dir", help="where the dataset was built (TFDS's default otherwise)")
+  p.add_argument("--overwrite", action="store_true", help="replace an existing output directory")
+  p.set_defaults(func=export_command)
   args = parser.parse_args(argv)
   return args.func(args)
 

@@ -1,0 +1,158 @@
+"""Export a built dataset to the formats people use: npz, PNG folders, IDX and CSV (Datumaro's
+MNIST layouts, which Datumaro and our own folder builders read back).
+
+    python -m tfds_builders export mnist_idx --split train --format idx --out exported/
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import pathlib
+import shutil
+from typing import Dict, List, Optional
+
+import numpy as np
+
+from tfds_builders.errors import TfdsBuildersError
+from tfds_builders.formats.idx import idx_bytes
+
+FORMATS = ("npz", "png", "idx", "csv")
+
+
+class ExportError(TfdsBuildersError):
+  """The export cannot be done as asked (and nothing was written)."""
+
+
+def prepare_out_dir(out: pathlib.Path, overwrite: bool) -> None:
+  if out.exists() and (not out.is_dir() or any(out.iterdir())):
+    if not overwrite:
+      raise ExportError(f"{out} already exists and is not empty; choose another --out or pass "
+                        "--overwrite to replace it")
+    if out.is_dir():
+      shutil.rmtree(out)
+    else:
+      out.unlink()
+  out.mkdir(parents=True, exist_ok=True)
+
+
+def _progress(iterable, total: Optional[int], desc: str):
+  try:
+    from tqdm import auto as tqdm_auto
+  except ImportError:  # pragma: no cover - tqdm comes with tensorflow-datasets
+    return iterable
+  return tqdm_auto.tqdm(iterable, total=total, desc=desc, unit=" examples")
+
+
+def _image_and_label(builder):
+  keys = builder.info.supervised_keys
+  if not keys or len(keys) != 2:
+    raise ExportError(f"{builder.name} has no (image, label) supervised keys to export")
+  image_key, label_key = keys
+  return image_key, label_key, builder.info.features[label_key]
+
+
+def _write_labels_txt(out: pathlib.Path, names: List[str]) -> None:
+  (out / "labels.txt").write_text("".join(f"{n}\n" for n in names), encoding="utf-8")
+
+
+def _mnist_like(builder, image_key: str):
+  shape = builder.info.features[image_key].shape
+  if len(shape) != 3 or shape[-1] != 1 or None in shape:
+    raise ExportError(
+        f"{builder.name}: the idx and csv formats hold single-channel images of one fixed size; "
+        f"its '{image_key}' images are {shape}. Use --format png or npz")
+  return shape
+
+
+def export(name: str, split: str, fmt: str, out: os.PathLike, data_dir: Optional[str] = None,
+           overwrite: bool = False, progress: bool = True) -> Dict[str, object]:
+  """Writes `split` of the built dataset `name` to `out` in `fmt`; returns what was written."""
+  import tensorflow_datasets as tfds
+  import tfds_builders  # noqa: F401  (registers the builders)
+
+  if fmt not in FORMATS:
+    raise ExportError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
+  builder = tfds.builder(name, data_dir=data_dir)
+  if not builder.is_prepared():
+    raise ExportError(f"{name} is not built in {builder.data_dir_root}; build it first "
+                      f"(tfds build --imports tfds_builders {name.split('/')[0]})")
+  if split not in builder.info.splits:
+    raise ExportError(f"{name} has no split {split!r}; it has {', '.join(builder.info.splits)}")
+  image_key, label_key, label_feature = _image_and_label(builder)
+  if fmt in ("idx", "csv"):
+    shape = _mnist_like(builder, image_key)
+  out = pathlib.Path(out)
+  prepare_out_dir(out, overwrite)
+  total = builder.info.splits[split].num_examples
+  names = list(getattr(label_feature, "names", []) or [])
+
+  if fmt == "png":
+    # Stored image bytes are written as they are: no decode, no re-encode.
+    ds = builder.as_dataset(split=split, shuffle_files=False,
+                            decoders={image_key: tfds.decode.SkipDecoding()})
+    encoding = getattr(builder.info.features[image_key], "encoding_format", None) or "png"
+    rows = ["file,label,label_name"]
+    for index, example in enumerate(_progress(tfds.as_numpy(ds), total, f"{name} {split}")
+                                    if progress else tfds.as_numpy(ds)):
+      label = int(example[label_key])
+      label_name = names[label] if 0 <= label < len(names) else str(label)
+      folder = out / split / label_name
+      folder.mkdir(parents=True, exist_ok=True)
+      relative = f"{split}/{label_name}/{index:08d}.{'jpg' if encoding == 'jpeg' else encoding}"
+      (out / relative).write_bytes(example[image_key])
+      rows.append(f"{relative},{label},{label_name}")
+    (out / "labels.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    _write_labels_txt(out, names)
+    return {"examples": len(rows) - 1, "files": [out / "labels.csv", out / "labels.txt"]}
+
+  ds = builder.as_dataset(split=split, shuffle_files=False)
+  examples = tfds.as_numpy(ds)
+  if progress:
+    examples = _progress(examples, total, f"{name} {split}")
+  images, labels, other = [], [], {}
+  for example in examples:
+    images.append(example[image_key])
+    labels.append(int(example[label_key]))
+    for key, value in example.items():
+      if key not in (image_key, label_key):
+        other.setdefault(key, []).append(value)
+  labels_array = np.asarray(labels, dtype=np.int64)
+
+  if fmt == "npz":
+    shapes = {im.shape for im in images}
+    if len(shapes) > 1:
+      raise ExportError(f"{name} {split}: images have {len(shapes)} different shapes, which one "
+                        "npz array cannot hold; use --format png")
+    arrays = {"images": np.stack(images) if images else np.zeros((0,), np.uint8),
+              "labels": labels_array, "label_names": np.asarray(names, dtype=str)}
+    for key, values in other.items():
+      arrays[key] = np.stack(values) if values and isinstance(values[0], np.ndarray) \
+          else np.asarray(values)
+    path = out / f"{name.replace('/', '_')}_{split}.npz"
+    np.savez_compressed(path, **arrays)
+    return {"examples": len(labels), "files": [path]}
+
+  images_array = np.stack(images)[..., 0] if images else np.zeros((0,) + shape[:2], np.uint8)
+  if fmt == "idx":
+    if len(names) > 255:
+      raise ExportError(f"{name}: {len(names)} classes do not fit IDX's uint8 labels")
+    image_path = out / f"{split}-images-idx3-ubyte.gz"
+    label_path = out / f"{split}-labels-idx1-ubyte.gz"
+    with gzip.open(image_path, "wb") as f:
+      f.write(idx_bytes(images_array.astype(np.uint8)))
+    with gzip.open(label_path, "wb") as f:
+      f.write(idx_bytes(labels_array.astype(np.uint8)))
+    _write_labels_txt(out, names)
+    return {"examples": len(labels), "files": [image_path, label_path, out / "labels.txt"]}
+
+  # csv: Datumaro's mnist_csv layout, no header, label first.
+  path = out / f"mnist_{split}.csv"
+  flat = images_array.reshape(len(labels), -1).astype(np.int64)
+  table = np.concatenate([labels_array[:, None], flat], axis=1)
+  np.savetxt(path, table, fmt="%d", delimiter=",")
+  _write_labels_txt(out, names)
+  (out / "dataset_meta.json").write_text(json.dumps({"labels": names}, indent=2) + "\n",
+                                         encoding="utf-8")
+  return {"examples": len(labels), "files": [path, out / "labels.txt", out / "dataset_meta.json"]}
