@@ -23,7 +23,11 @@ EXTRAS = {
     "tf-cpu": ["tensorflow-cpu>=2.16,<3"],
     "tf": ["tensorflow>=2.16,<3"],
     "beam": ["apache-beam>=2.55"],
-    "test": ["pytest>=8", "hypothesis>=6.100", "dill", "nbclient>=0.10", "ipykernel>=6"],
+    # The notebooks' extras: pictures and sliders.
+    "notebooks": ["matplotlib>=3.7", "ipywidgets>=8"],
+    # dill: tensorflow_datasets.testing imports it; nbclient/ipykernel run the notebooks in tests.
+    "test": ["pytest>=8", "hypothesis>=6.100", "dill", "nbclient>=0.10", "nbformat>=5",
+             "ipykernel>=6", "matplotlib>=3.7", "ipywidgets>=8"],
 }
 
 setup(

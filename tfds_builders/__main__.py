@@ -115,6 +115,13 @@ def export_command(args) -> int:
   return 0
 
 
+def pictures_command(args) -> int:
+  from tfds_builders.pictures import render_all
+  for name, path in render_all(pathlib.Path(args.out), names=args.only).items():
+    print(f"rendered {name} -> {path}")
+  return 0
+
+
 def main(argv=None) -> int:
   os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
   parser = argparse.ArgumentParser(prog="python -m tfds_builders")
@@ -135,6 +142,11 @@ def main(argv=None) -> int:
   p.add_argument("--data_dir", help="where the dataset was built (TFDS's default otherwise)")
   p.add_argument("--overwrite", action="store_true", help="replace an existing output directory")
   p.set_defaults(func=export_command)
+  p = commands.add_parser("pictures", help="render a sample grid per dataset from the sample "
+                          "sources (the README's pictures)")
+  p.add_argument("--out", default="docs/images")
+  p.add_argument("--only", nargs="*", help="only these builders")
+  p.set_defaults(func=pictures_command)
   args = parser.parse_args(argv)
   return args.func(args)
 

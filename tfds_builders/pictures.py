@@ -1,0 +1,78 @@
+"""Sample grids of every dataset, rendered from the bundled sample sources.
+
+`python -m tfds_builders pictures --out docs/images` writes `<builder>.png` (the first examples of
+the first split, in the dataset's stored order) for every builder's default config. The grids use
+only numpy and the package's own PNG encoder, so the same code and sources give the same bytes, and
+a test checks that the committed pictures are what the code renders now.
+"""
+
+from __future__ import annotations
+
+import pathlib
+import tempfile
+from typing import Dict, List
+
+import numpy as np
+
+from tfds_builders.formats.png import PngEncoder
+
+TILE = 96
+COLUMNS = 8
+ROWS = 2
+GAP = 4
+
+
+def _to_tile(image: np.ndarray) -> np.ndarray:
+  """An H×W×C uint8 image as a TILE×TILE RGB tile (nearest-neighbour, aspect kept, padded)."""
+  if image.shape[-1] == 1:
+    image = np.repeat(image, 3, axis=-1)
+  h, w = image.shape[:2]
+  scale = TILE / max(h, w)
+  rows = np.minimum((np.arange(max(1, round(h * scale))) / scale).astype(int), h - 1)
+  cols = np.minimum((np.arange(max(1, round(w * scale))) / scale).astype(int), w - 1)
+  resized = image[rows][:, cols]
+  tile = np.zeros((TILE, TILE, 3), np.uint8)
+  top, left = (TILE - resized.shape[0]) // 2, (TILE - resized.shape[1]) // 2
+  tile[top:top + resized.shape[0], left:left + resized.shape[1]] = resized
+  return tile
+
+
+def grid(images: List[np.ndarray]) -> np.ndarray:
+  rows = -(-len(images) // COLUMNS)
+  canvas = np.full((rows * (TILE + GAP) + GAP, COLUMNS * (TILE + GAP) + GAP, 3), 255, np.uint8)
+  for i, image in enumerate(images):
+    r, c = divmod(i, COLUMNS)
+    y, x = GAP + r * (TILE + GAP), GAP + c * (TILE + GAP)
+    canvas[y:y + TILE, x:x + TILE] = _to_tile(image)
+  return canvas
+
+
+def sample_images(builder, count: int) -> List[np.ndarray]:
+  import tensorflow_datasets as tfds
+  split = sorted(builder.info.splits)[-1] if "train" not in builder.info.splits else "train"
+  images = []
+  for example in tfds.as_numpy(builder.as_dataset(split=split, shuffle_files=False).take(count)):
+    images.append(example["image"])
+    if "image2" in example and len(images) < count:  # stereo pairs: both cameras side by side
+      images.append(example["image2"])
+  return images[:count]
+
+
+def render_all(out_dir: pathlib.Path, sources: pathlib.Path = None, names=None) -> Dict[str, str]:
+  import tensorflow_datasets as tfds
+  import tfds_builders
+  from tfds_builders.builder_base import sample_sources_dir
+
+  sources = sources or sample_sources_dir()
+  out_dir.mkdir(parents=True, exist_ok=True)
+  written = {}
+  with tempfile.TemporaryDirectory() as data_dir:
+    for name in names or tfds_builders.builder_names():
+      builder = tfds.builder(name, data_dir=data_dir)
+      builder.download_and_prepare(download_config=tfds.download.DownloadConfig(
+          manual_dir=sources / name))
+      canvas = grid(sample_images(builder, COLUMNS * ROWS))
+      path = out_dir / f"{name}.png"
+      path.write_bytes(PngEncoder(*canvas.shape, level=9).encode(canvas))
+      written[name] = str(path)
+  return written
