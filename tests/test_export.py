@@ -95,3 +95,19 @@ def test_unknown_split_and_unbuilt_dataset(tmp_path, data_dir):
     export("mnist_idx", "validation", "npz", tmp_path / "a", data_dir=data_dir)
   with pytest.raises(ExportError, match=r"mnist_idx is not built in .*; build it first"):
     export("mnist_idx", "test", "npz", tmp_path / "b", data_dir=tmp_path / "empty")
+
+
+@pytest.mark.parametrize("fmt", ["idx", "csv"])
+def test_round_trip_through_the_folder_builders(tmp_path, data_dir, fmt):
+  """Export to IDX/CSV, read back with IdxFolder/CsvFolder: the same examples and class names."""
+  out = tmp_path / "out"
+  for split in ("train", "test"):
+    export("mnist_idx", split, fmt, out / split, data_dir=data_dir, progress=False)
+    folder_cls = tfds_builders.IdxFolder if fmt == "idx" else tfds_builders.CsvFolder
+    folder = folder_cls(out / split)
+    assert list(folder.info.splits) == [split]
+    assert folder.info.features["label"].names == [str(i) for i in range(10)]
+    original = tfds.as_numpy(tfds.load("mnist_idx", split=split, data_dir=data_dir))
+    back = tfds.as_numpy(folder.as_dataset(split=split))
+    assert sorted((int(e["label"]), e["image"].tobytes()) for e in back) == sorted(
+        (int(e["label"]), e["image"].tobytes()) for e in original)

@@ -20,6 +20,7 @@ except ImportError as e:  # pragma: no cover - depends on the user's environment
 from tfds_builders import imagenet  # noqa: E402,F401
 from tfds_builders import mnist_family  # noqa: E402,F401
 from tfds_builders import smallnorb  # noqa: E402,F401
+from tfds_builders.mnist_family.folder import CsvFolder, IdxFolder  # noqa: E402,F401
 
 
 def builder_names():

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import ClassVar, Dict, Optional, Sequence, Tuple
+import contextlib
+from typing import Any, ClassVar, Dict, Iterator, Optional, Sequence, Tuple
 
 import numpy as np
 import tensorflow_datasets as tfds
@@ -13,6 +14,30 @@ from tfds_builders.formats import idx
 from tfds_builders.formats.png import PngEncoder
 
 _BATCH = 4096
+
+# MNIST's four file names, which Fashion-MNIST and KMNIST reuse so as to be drop-in replacements.
+MNIST_LAYOUT_FILES = {
+    "train": ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"),
+    "test": ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"),
+}
+
+
+def split_files_instructions(builder_name: str, split_files: Dict[str, Tuple[str, str]]) -> str:
+  """MANUAL_DOWNLOAD_INSTRUCTIONS listing every file of a SPLIT_FILES table."""
+  return builder_base.local_sources_instructions(
+      builder_name, [n for pair in split_files.values() for n in pair])
+
+
+def encode_pngs(images: np.ndarray) -> Iterator[bytes]:
+  """PNG bytes of each N×H×W[×C] uint8 image, a batch at a time to bound the row buffer.
+
+  The same decoded pixels as the Image feature's own encoder, without a TensorFlow call per image;
+  the Image feature stores the bytes as they are.
+  """
+  shape = images.shape[1:] + (1,) * (4 - images.ndim)
+  encoder = PngEncoder(*shape)
+  for start in range(0, len(images), _BATCH):
+    yield from encoder.encode_batch(images[start:start + _BATCH])
 
 
 class IdxImageClassification(builder_base.SourceFilesMixin, tfds.core.GeneratorBasedBuilder,
@@ -27,14 +52,23 @@ class IdxImageClassification(builder_base.SourceFilesMixin, tfds.core.GeneratorB
   SPLIT_FILES: ClassVar[Dict[str, Tuple[str, str]]] = {}
   CLASS_NAMES: ClassVar[Optional[Sequence[str]]] = None
   NUM_CLASSES: ClassVar[int] = 10
+  # The source label of the first class (EMNIST letters numbers a..z from 1).
+  FIRST_LABEL: ClassVar[int] = 0
   IMAGE_SHAPE: ClassVar[Tuple[int, int, int]] = (28, 28, 1)
   DESCRIPTION: ClassVar[str] = ""
   HOMEPAGE: ClassVar[str] = ""
   CITATION: ClassVar[str] = ""
 
+  def _class_names(self) -> Optional[Sequence[str]]:
+    return self.CLASS_NAMES
+
+  def _transpose(self) -> bool:
+    """Whether images are transposed at generation time (EMNIST's upright configs)."""
+    return False
+
   def _info(self) -> tfds.core.DatasetInfo:
-    if self.CLASS_NAMES is not None:
-      label = tfds.features.ClassLabel(names=list(self.CLASS_NAMES))
+    if self._class_names() is not None:
+      label = tfds.features.ClassLabel(names=list(self._class_names()))
     else:
       label = tfds.features.ClassLabel(num_classes=self.NUM_CLASSES)
     return self.dataset_info_from_configs(
@@ -53,25 +87,28 @@ class IdxImageClassification(builder_base.SourceFilesMixin, tfds.core.GeneratorB
     names = [n for pair in cls.SPLIT_FILES.values() for n in pair]
     return {n: SourceFile(n, cls.MIRRORS) for n in names}
 
-  def _split_generators(self, dl_manager):
+  def _split_paths(self, dl_manager) -> Dict[str, Tuple[Any, Any]]:
+    """split -> (images source, labels source): paths, or whatever `_open_source` opens."""
     fetcher = self.fetcher(dl_manager)
     sources = self.source_files()
-    splits = {}
-    for split, (images_name, labels_name) in self.SPLIT_FILES.items():
-      splits[split] = self._generate_examples(
-          images_path=fetcher.get(sources[images_name]),
-          labels_path=fetcher.get(sources[labels_name]))
-    return splits
+    return {split: (fetcher.get(sources[images]), fetcher.get(sources[labels]))
+            for split, (images, labels) in self.SPLIT_FILES.items()}
+
+  def _split_generators(self, dl_manager):
+    return {split: self._generate_examples(images_path=images, labels_path=labels)
+            for split, (images, labels) in self._split_paths(dl_manager).items()}
+
+  def _open_source(self, source):
+    """A context giving a path or binary file `idx.read_idx` accepts (EMNIST: a zip member)."""
+    return contextlib.nullcontext(source)
 
   def _generate_examples(self, images_path, labels_path):
-    images, labels = idx.read_idx_pair(
-        images_path, labels_path, num_classes=self.info.features["label"].num_classes,
-        image_shape=self.IMAGE_SHAPE[:2])
-    # PNG bytes are built here (same decoded pixels as the Image feature's own encoder, without a
-    # TensorFlow call per image); the Image feature stores them as they are.
-    encoder = PngEncoder(*self.IMAGE_SHAPE)
-    for start in range(0, len(images), _BATCH):
-      batch = images[start:start + _BATCH]
-      for offset, png in enumerate(encoder.encode_batch(batch)):
-        index = start + offset
-        yield index, {"image": png, "label": int(labels[index])}
+    with self._open_source(images_path) as images_file, \
+        self._open_source(labels_path) as labels_file:
+      images, labels = idx.read_idx_pair(
+          images_file, labels_file, num_classes=self.info.features["label"].num_classes,
+          image_shape=self.IMAGE_SHAPE[:2], first_label=self.FIRST_LABEL)
+    if self._transpose():
+      images = images.transpose(0, 2, 1)
+    for index, png in enumerate(encode_pngs(images)):
+      yield index, {"image": png, "label": int(labels[index]) - self.FIRST_LABEL}

@@ -1,0 +1,139 @@
+"""qmnist: both configs on the generated files, every extended column, test10k/test50k, md5."""
+
+import lzma
+
+import numpy as np
+import pytest
+import tensorflow_datasets as tfds
+
+import tfds_builders  # noqa: F401  (registers the builders)
+from tfds_builders.errors import DownloadError, SourceFormatError
+from tfds_builders.formats.idx import read_idx
+from tfds_builders.mnist_family import qmnist
+from tfds_builders.mnist_family.qmnist import Qmnist
+from conftest import DUMMY_DATA
+from support import builder_testing
+
+SOURCES = DUMMY_DATA / "qmnist"
+
+
+class QmnistDefaultTest(builder_testing.BuilderTestCase):
+  DATASET_CLASS = Qmnist
+  EXAMPLE_DIR = str(SOURCES)
+  BUILDER_CONFIG_NAMES_TO_TEST = ["default"]
+  SPLITS = {"train": 24, "test": 10_010, "test10k": 10_000, "test50k": 10}
+  OVERLAPPING_SPLITS = ["test", "test10k", "test50k"]
+  SKIP_CHECKSUMS = True
+
+
+class QmnistNistTest(builder_testing.BuilderTestCase):
+  DATASET_CLASS = Qmnist
+  EXAMPLE_DIR = str(SOURCES)
+  BUILDER_CONFIG_NAMES_TO_TEST = ["nist"]
+  SPLITS = {"nist": 16}
+  SKIP_CHECKSUMS = True
+
+
+def build(config, tmp_path, manual_dir=SOURCES):
+  builder = tfds.builder(f"qmnist/{config}", data_dir=tmp_path / "data")
+  builder.download_and_prepare(download_config=tfds.download.DownloadConfig(
+      manual_dir=manual_dir))
+  return builder
+
+
+def by_nist_index(builder, split):
+  return {int(ex["nist_index"]): ex
+          for ex in tfds.as_numpy(builder.as_dataset(split=split, shuffle_files=False))}
+
+
+def assert_rows_equal(examples, images, labels, rows):
+  for r in rows:
+    ex = examples[int(labels[r, 5])]
+    np.testing.assert_array_equal(ex["image"][:, :, 0], images[r])
+    assert int(ex["label"]) == labels[r, 0]
+    for name, column in qmnist.COLUMNS.items():
+      assert int(ex[name]) == labels[r, column], name
+
+
+def test_features_are_the_label_and_every_extended_column():
+  features = tfds.builder("qmnist").info.features
+  assert sorted(features.keys()) == sorted(
+      ["image", "label", "hsf_series", "writer_id", "writer_digit_index", "nist_class_code",
+       "nist_index", "duplicate"])
+  assert features["label"].names == [str(i) for i in range(10)]
+  assert features["image"].shape == (28, 28, 1)
+
+
+def test_every_row_and_column_equals_the_source(tmp_path, no_network):
+  builder = build("default", tmp_path)
+  train_images = read_idx(SOURCES / "qmnist-train-images-idx3-ubyte.gz")
+  train_labels = read_idx(SOURCES / "qmnist-train-labels-idx2-int.gz")
+  assert train_labels.shape == (24, 8) and train_labels.dtype == np.int32
+  train = by_nist_index(builder, "train")
+  assert sorted(train) == train_labels[:, 5].tolist()
+  assert_rows_equal(train, train_images, train_labels, range(24))
+  test_images = read_idx(SOURCES / "qmnist-test-images-idx3-ubyte.gz")
+  test_labels = read_idx(SOURCES / "qmnist-test-labels-idx2-int.gz")
+  test50k = by_nist_index(builder, "test50k")
+  assert sorted(test50k) == test_labels[10_000:, 5].tolist()
+  assert_rows_equal(test50k, test_images, test_labels, range(10_000, 10_010))
+  test10k = by_nist_index(builder, "test10k")
+  assert sorted(test10k) == sorted(int(v) for v in test_labels[:10_000, 5])
+  assert_rows_equal(test10k, test_images, test_labels, [0, 1, 4_321, 9_999])
+  duplicates = [ex for ex in by_nist_index(builder, "train").values() if ex["duplicate"]]
+  assert len(duplicates) == 3
+
+
+def test_nist_config_reads_the_xz_files_and_nothing_else(tmp_path, no_network):
+  manual = tmp_path / "manual"
+  manual.mkdir()
+  for name in ("xnist-images-idx3-ubyte.xz", "xnist-labels-idx2-int.xz"):
+    (manual / name).write_bytes((SOURCES / name).read_bytes())
+  builder = build("nist", tmp_path, manual_dir=manual)
+  assert list(builder.info.splits.keys()) == ["nist"]
+  images = read_idx(SOURCES / "xnist-images-idx3-ubyte.xz")
+  labels = read_idx(SOURCES / "xnist-labels-idx2-int.xz")
+  nist = by_nist_index(builder, "nist")
+  assert sorted(nist) == labels[:, 5].tolist()
+  assert_rows_equal(nist, images, labels, range(16))
+
+
+def test_xnist_md5_mismatch_of_a_download_deletes_it_and_fails(tmp_path):
+  path = tmp_path / "xnist-labels-idx2-int.xz"
+  path.write_bytes(lzma.compress(b"not the real file"))
+  with pytest.raises(DownloadError, match="the published md5 is 5ed0e788978e45d4a8bd4b7caec3d79d"):
+    qmnist.verify_md5(path, qmnist.MD5[path.name], from_manual_dir=False)
+  assert not path.exists()
+
+
+def test_xnist_md5_mismatch_in_manual_dir_is_a_warning(tmp_path, caplog):
+  path = tmp_path / "xnist-labels-idx2-int.xz"
+  path.write_bytes(b"a local copy")
+  qmnist.verify_md5(path, qmnist.MD5[path.name], from_manual_dir=True)
+  assert path.exists()
+  assert "does not match the official file (md5 is" in caplog.text
+
+
+def generate(tmp_path, images, labels):
+  from tfds_builders.formats.idx import idx_bytes
+  (tmp_path / "images").write_bytes(idx_bytes(images))
+  (tmp_path / "labels").write_bytes(idx_bytes(labels))
+  builder = tfds.builder("qmnist", data_dir=tmp_path / "data")
+  return list(builder._generate_examples(tmp_path / "images", tmp_path / "labels", 0, None))
+
+
+def test_labels_rows_must_match_the_images(tmp_path):
+  with pytest.raises(SourceFormatError) as e:
+    generate(tmp_path, np.zeros((3, 28, 28), np.uint8), np.zeros((2, 8), np.int32))
+  assert str(e.value) == (f"{tmp_path / 'labels'}: has 2 rows but {tmp_path / 'images'} has 3 "
+                          "images; the two files do not belong together")
+
+
+def test_labels_must_be_n_by_8_integers_with_classes_0_to_9(tmp_path):
+  with pytest.raises(SourceFormatError, match=r"expected N×8 integer labels \(idx2-int\), found "
+                                              r"shape \(3, 7\) of int32"):
+    generate(tmp_path, np.zeros((3, 28, 28), np.uint8), np.zeros((3, 7), np.int32))
+  labels = np.zeros((3, 8), np.int32)
+  labels[2, 0] = 10
+  with pytest.raises(SourceFormatError, match="labels: row 2: class 10 is outside 0..9"):
+    generate(tmp_path, np.zeros((3, 28, 28), np.uint8), labels)

@@ -1,0 +1,179 @@
+"""`qmnist`: QMNIST, MNIST's reconstruction with every digit's NIST provenance.
+
+Each labels file is IDX `idx2-int` (N×8 int32), read by the same IDX reader as every other file
+of the family. The eight columns: class 0–9, NIST HSF series, writer id, digit index for that
+writer, NIST class code, global NIST index, duplicate flag, and a last column the authors leave
+unused (always 0), which is not stored.
+
+Configs: `default` (train, test, test10k, test50k; about 20 MB of downloads) and `nist` (the one
+split `nist`, 402,953 digits from the large `.xz` files), so that nobody downloads the NIST files
+without asking for them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import pathlib
+from typing import Dict, Tuple
+
+import numpy as np
+import tensorflow_datasets as tfds
+
+from tfds_builders import builder_base
+from tfds_builders.download import SourceFile
+from tfds_builders.errors import DownloadError, SourceFormatError
+from tfds_builders.formats import idx
+from tfds_builders.mnist_family.idx_base import encode_pngs, split_files_instructions
+
+log = logging.getLogger("tfds_builders.qmnist")
+
+MIRRORS = ("https://raw.githubusercontent.com/facebookresearch/qmnist/master/",)
+FILES = {
+    "train": ("qmnist-train-images-idx3-ubyte.gz", "qmnist-train-labels-idx2-int.gz"),
+    "test": ("qmnist-test-images-idx3-ubyte.gz", "qmnist-test-labels-idx2-int.gz"),
+    "nist": ("xnist-images-idx3-ubyte.xz", "xnist-labels-idx2-int.xz"),
+}
+# The xnist files are published with an md5 only (no size, no sha256), so they cannot be in the
+# checksums table; their md5 is checked here after the fetch.
+MD5 = {
+    "xnist-images-idx3-ubyte.xz": "7f124b3b8ab81486c9d8c2749c17f834",
+    "xnist-labels-idx2-int.xz": "5ed0e788978e45d4a8bd4b7caec3d79d",
+}
+# split -> (source files, first row, end row or None). The QMNIST test file's first 10,000 rows
+# are MNIST's test set (test10k); the other 50,000 are the lost MNIST test digits (test50k).
+SPLIT_ROWS = {
+    "train": ("train", 0, None),
+    "test": ("test", 0, None),
+    "test10k": ("test", 0, 10_000),
+    "test50k": ("test", 10_000, None),
+    "nist": ("nist", 0, None),
+}
+# Extended label columns 1..6, by feature name.
+COLUMNS = {
+    "hsf_series": 1,
+    "writer_id": 2,
+    "writer_digit_index": 3,
+    "nist_class_code": 4,
+    "nist_index": 5,
+    "duplicate": 6,
+}
+_BATCH = 4096
+
+
+class QmnistConfig(tfds.core.BuilderConfig):
+
+  def __init__(self, *, splits: Tuple[str, ...], **kwargs):
+    super().__init__(**kwargs)
+    self.splits = splits
+
+
+def verify_md5(path: pathlib.Path, expected: str, from_manual_dir: bool) -> None:
+  """Checks a file published with an md5 only; a bad download is deleted, a local copy kept."""
+  h = hashlib.md5()
+  with open(path, "rb") as f:
+    while chunk := f.read(1 << 20):
+      h.update(chunk)
+  if h.hexdigest() == expected:
+    return
+  problem = f"md5 is {h.hexdigest()}, the published md5 is {expected}"
+  if from_manual_dir:
+    log.warning("%s does not match the official file (%s); using it as it is, since it was put "
+                "in the manual directory on purpose", path, problem)
+    return
+  os.remove(path)
+  raise DownloadError(path.name, [(str(path), f"bad bytes: {problem}")])
+
+
+class Qmnist(builder_base.SourceFilesMixin, tfds.core.GeneratorBasedBuilder):
+  """QMNIST: 28×28 digits with MNIST-compatible labels and their NIST provenance."""
+
+  VERSION = tfds.core.Version("1.0.0")
+  RELEASE_NOTES = {"1.0.0": "First release: every extended label column, nist as its own "
+                            "config, md5 checks of the xnist files."}
+  BUILDER_CONFIGS = [
+      QmnistConfig(name="default", splits=("train", "test", "test10k", "test50k"),
+                   description="train (60,000), test (60,000), test10k and test50k."),
+      QmnistConfig(name="nist", splits=("nist",),
+                   description="The 402,953 NIST digits (split `nist`), from the xnist .xz files."),
+  ]
+  MANUAL_DOWNLOAD_INSTRUCTIONS = split_files_instructions("qmnist", FILES)
+
+  def _info(self) -> tfds.core.DatasetInfo:
+    features = {"image": tfds.features.Image(shape=(28, 28, 1)),
+                "label": tfds.features.ClassLabel(num_classes=10)}
+    features.update({name: tfds.features.Scalar(dtype=np.int64) for name in COLUMNS})
+    return self.dataset_info_from_configs(
+        description=(
+            "QMNIST: the MNIST digits rebuilt from NIST Special Database 19, with each digit's "
+            "provenance. `label` is the MNIST class; the other integer features are QMNIST's "
+            "extended label columns: hsf_series (NIST HSF series 0, 1 or 4), writer_id, "
+            "writer_digit_index (index of the digit among its writer's), nist_class_code (ASCII "
+            "code of the digit, 48-57), nist_index (global NIST index) and duplicate (the "
+            "duplicate flag). test10k is MNIST's test set, test50k the 50,000 lost test digits."),
+        features=tfds.features.FeaturesDict(features),
+        supervised_keys=("image", "label"),
+        homepage="https://github.com/facebookresearch/qmnist",
+        citation="""\
+@incollection{qmnist-2019,
+  title = {Cold Case: The Lost MNIST Digits},
+  author = {Chhavi Yadav and L\\'{e}on Bottou},
+  booktitle = {Advances in Neural Information Processing Systems 32},
+  year = {2019},
+}
+""",
+    )
+
+  def _split_generators(self, dl_manager):
+    fetcher = self.fetcher(dl_manager)
+    paths: Dict[str, Tuple[pathlib.Path, pathlib.Path]] = {}
+    generators = {}
+    for split in self.builder_config.splits:
+      files, start, end = SPLIT_ROWS[split]
+      if files not in paths:
+        pair = []
+        for name in FILES[files]:
+          path = fetcher.get(SourceFile(name, MIRRORS))
+          if name in MD5:
+            verify_md5(path, MD5[name], from_manual_dir=fetcher.find_local(
+                SourceFile(name)) == path)
+          pair.append(path)
+        paths[files] = tuple(pair)
+      generators[split] = self._generate_examples(*paths[files], start=start, end=end)
+    return generators
+
+  def _generate_examples(self, images_path, labels_path, start, end):
+    images_header = idx.read_idx_header(images_path)
+    labels_header = idx.read_idx_header(labels_path)
+    if images_header.item_shape != (28, 28):
+      raise SourceFormatError(images_path, f"images are "
+                              f"{'x'.join(map(str, images_header.item_shape))}, expected 28x28")
+    if labels_header.item_shape != (8,) or labels_header.dtype.kind != "i":
+      raise SourceFormatError(labels_path, f"expected N×8 integer labels (idx2-int), found "
+                              f"shape {labels_header.shape} of {labels_header.dtype.name}")
+    if labels_header.num_items != images_header.num_items:
+      raise SourceFormatError(
+          labels_path, f"has {labels_header.num_items} rows but {images_path} has "
+          f"{images_header.num_items} images; the two files do not belong together")
+    end = images_header.num_items if end is None else end
+    if images_header.num_items < end:
+      raise SourceFormatError(images_path, f"has {images_header.num_items} images; this split "
+                              f"needs rows {start}..{end - 1}")
+    row = 0
+    for images, labels in zip(idx.iter_idx(images_path, _BATCH),
+                              idx.iter_idx(labels_path, _BATCH)):
+      classes = labels[:, 0]
+      bad = (classes < 0) | (classes > 9)
+      if bad.any():
+        i = int(np.argmax(bad))
+        raise SourceFormatError(labels_path, f"row {row + i}: class {int(classes[i])} is "
+                                "outside 0..9")
+      lo, hi = max(start - row, 0), min(end - row, len(images))
+      if lo < hi:
+        for offset, png in enumerate(encode_pngs(images[lo:hi])):
+          i = lo + offset
+          example = {"image": png, "label": int(classes[i])}
+          example.update({name: int(labels[i, column]) for name, column in COLUMNS.items()})
+          yield row + i, example
+      row += len(images)
