@@ -1,0 +1,227 @@
+"""Walking the ILSVRC2012 image archives and extracted trees, streamed, never extracted to disk.
+
+The train tar (~148 GB) holds 1000 inner `<wnid>.tar` members of ~150 MB each; the val tar and the
+test tar are flat. Members are listed by their headers (offset and size in the archive), and each
+inner tar is read through a window on the outer file with tarfile's streaming mode, so memory stays
+the size of one image whatever the size of the archives. The same listing serves a single process
+and distributed workers (each gets members, opens the file itself and seeks).
+
+Member names with an absolute path or `..` are refused: nothing is written to disk here, but such a
+name means the archive is not the one the user thinks it is.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import os
+import pathlib
+import posixpath
+import re
+import tarfile
+from typing import BinaryIO, Iterator, List, Tuple
+
+from tfds_builders.errors import SourceFormatError
+
+WNID_RE = re.compile(r"^n\d{8}$")
+VAL_NAME_RE = re.compile(r"^ILSVRC2012_val_(\d{8})\.JPEG$")
+IMAGE_SUFFIXES = (".JPEG", ".jpeg", ".jpg", ".JPG")
+
+
+@dataclasses.dataclass(frozen=True)
+class Member:
+  """A regular file inside an archive.
+
+  Attributes:
+    archive: the archive's path (what messages name).
+    path: the member's path inside the archive.
+    offset: where its data starts in the archive file.
+    size: its data's size in bytes.
+  """
+  archive: str
+  path: str
+  offset: int
+  size: int
+
+  @property
+  def name(self) -> str:
+    """The member's file name without folders (the dataset's `file_name`)."""
+    return posixpath.basename(self.path)
+
+  def __str__(self) -> str:
+    return f"{self.archive}:{self.path}"
+
+
+def _check_member_path(archive: str, path: str) -> None:
+  parts = path.replace("\\", "/").split("/")
+  if path.startswith(("/", "\\")) or ".." in parts or re.match(r"^[A-Za-z]:", path):
+    raise SourceFormatError(
+        archive, f"member {path!r} has an absolute path or '..' in it; refusing to read this "
+        "archive (it is not an ILSVRC2012 archive as distributed)")
+
+
+def _is_file_member(archive: str, info: tarfile.TarInfo) -> bool:
+  """True for a regular file, False for a folder; raises for unsafe names, links and devices."""
+  _check_member_path(archive, info.name)
+  if info.isdir():
+    return False
+  if not info.isfile():
+    raise SourceFormatError(archive, f"member {info.name!r} is a link or special file, not an image")
+  return True
+
+
+def list_members(path: os.PathLike) -> List[Member]:
+  """Every regular file of a tar on disk, in archive order, from the headers alone.
+
+  Raises SourceFormatError when the file is not a tar, or is cut short (a member's data runs past
+  the end of the file, or a header is damaged), naming the member.
+  """
+  archive = os.fspath(path)
+  file_size = os.path.getsize(archive)
+  members: List[Member] = []
+  try:
+    tar = tarfile.open(archive, mode="r:")
+  except tarfile.TarError as e:
+    raise SourceFormatError(archive, f"is not a readable tar archive ({e})") from e
+  with tar:
+    while True:
+      try:
+        info = tar.next()
+      except (tarfile.TarError, EOFError, OSError) as e:
+        after = f" after member {members[-1].path}" if members else ""
+        raise SourceFormatError(archive, f"damaged or truncated tar header{after} ({e})") from e
+      if info is None:
+        break
+      if not _is_file_member(archive, info):
+        continue
+      if info.offset_data + info.size > file_size:
+        raise SourceFormatError(
+            archive, f"truncated: member {info.name} needs bytes up to {info.offset_data + info.size}"
+            f" but the file has {file_size}; copy or download it again")
+      members.append(Member(archive, info.name, info.offset_data, info.size))
+  return members
+
+
+def read_members(members: List[Member]) -> Iterator[Tuple[Member, bytes]]:
+  """The data of members of one archive, read by seeking (members need not be in order)."""
+  if not members:
+    return
+  with open(members[0].archive, "rb") as f:
+    for member in members:
+      f.seek(member.offset)
+      data = f.read(member.size)
+      if len(data) != member.size:
+        raise SourceFormatError(
+            member.archive, f"truncated: member {member.path} has {len(data)} of its "
+            f"{member.size} bytes")
+      yield member, data
+
+
+class _Window(io.RawIOBase):
+  """Read-only view of `size` bytes of a file from `offset` (an inner tar inside the outer tar)."""
+
+  def __init__(self, f: BinaryIO, offset: int, size: int):
+    self._f = f
+    self._left = size
+    f.seek(offset)
+
+  def readable(self) -> bool:
+    return True
+
+  def readinto(self, buffer) -> int:
+    n = min(len(buffer), self._left)
+    if n <= 0:
+      return 0
+    got = self._f.readinto(memoryview(buffer)[:n])
+    self._left -= got
+    return got
+
+
+def iter_inner_tar(inner: Member) -> Iterator[Tuple[str, bytes]]:
+  """(file name, bytes) of every image in an inner tar, streamed from the outer archive."""
+  where = str(inner)
+  with open(inner.archive, "rb") as f:
+    window = io.BufferedReader(_Window(f, inner.offset, inner.size), buffer_size=1 << 20)
+    yield from iter_tar_stream(window, where)
+
+
+def iter_tar_stream(fileobj: BinaryIO, where: str) -> Iterator[Tuple[str, bytes]]:
+  """(file name, bytes) of every regular file of a tar read front to back, never seeking back."""
+  last = None
+  try:
+    tar = tarfile.open(fileobj=fileobj, mode="r|")
+  except tarfile.TarError as e:
+    raise SourceFormatError(where, f"is not a readable tar archive ({e})") from e
+  with tar:
+    while True:
+      try:
+        info = tar.next()
+        if info is None:
+          break
+        if not _is_file_member(where, info):
+          continue
+        last = info.name
+        data = tar.extractfile(info).read()
+      except (tarfile.TarError, EOFError, OSError) as e:
+        at = f"at member {last}" if last else "at its first member"
+        raise SourceFormatError(where, f"truncated or damaged tar {at} ({e})") from e
+      if len(data) != info.size:
+        raise SourceFormatError(where, f"truncated: member {info.name} has {len(data)} of its "
+                                f"{info.size} bytes")
+      yield posixpath.basename(info.name), data
+
+
+def train_inner_tars(path: os.PathLike) -> List[Member]:
+  """The `<wnid>.tar` members of the train archive, checked by name."""
+  members = list_members(path)
+  for member in members:
+    stem, ext = posixpath.splitext(member.name)
+    if ext != ".tar" or not WNID_RE.match(stem):
+      raise SourceFormatError(
+          member.archive, f"member {member.path!r} is not a <wnid>.tar class archive: this is not "
+          "ILSVRC2012_img_train.tar as distributed")
+  return members
+
+
+def wnid_of_inner(member: Member) -> str:
+  return posixpath.splitext(member.name)[0]
+
+
+def validation_index(file_name: str, where: str) -> int:
+  """The 1-based number in `ILSVRC2012_val_00000042.JPEG` (its line in the ground truth)."""
+  match = VAL_NAME_RE.match(file_name)
+  if not match:
+    raise SourceFormatError(
+        where, f"{file_name!r} is not named ILSVRC2012_val_<8 digits>.JPEG, so its label cannot "
+        "be looked up")
+  return int(match.group(1))
+
+
+# Extracted trees, as labs keep them: train/<wnid>/*.JPEG, val/ flat or val/<wnid>/*.JPEG, test/.
+
+
+def images_in(folder: pathlib.Path) -> List[pathlib.Path]:
+  return sorted(p for p in folder.iterdir() if p.is_file() and p.name.endswith(IMAGE_SUFFIXES))
+
+
+def train_tree_classes(root: os.PathLike) -> List[pathlib.Path]:
+  """The `<wnid>/` folders of an extracted train tree, sorted; anything else is an error."""
+  root = pathlib.Path(root)
+  folders = sorted(p for p in root.iterdir() if p.is_dir())
+  bad = [p.name for p in folders if not WNID_RE.match(p.name)]
+  if bad or not folders:
+    raise SourceFormatError(
+        root, f"an extracted train tree must hold only <wnid>/ folders (like n01440764/); found "
+        f"{bad[:5] if bad else 'none'}")
+  return folders
+
+
+def flat_or_by_class(root: os.PathLike) -> List[Tuple[str, pathlib.Path]]:
+  """(wnid or '', image path) for a val/test tree that is flat or split into <wnid>/ folders."""
+  root = pathlib.Path(root)
+  out = [("", p) for p in images_in(root)]
+  for folder in sorted(p for p in root.iterdir() if p.is_dir()):
+    if not WNID_RE.match(folder.name):
+      raise SourceFormatError(folder, "is not a <wnid> folder (like n01440764)")
+    out += [(folder.name, p) for p in images_in(folder)]
+  return out

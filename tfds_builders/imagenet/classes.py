@@ -1,0 +1,89 @@
+"""The 1000 ILSVRC2012 classes: WNIDs in label order, their words and glosses, readable names.
+
+Labels are indices into the 1000 WNIDs sorted as strings, the order of the official `imagenet2012`
+(read from the installed tensorflow_datasets package, so both builders always agree). The class
+table stored with a built dataset is in `info.metadata["classes"]`:
+
+    {"wnid": [...], "words": [...], "gloss": [...], "ilsvrc2012_id": [...], "source": "..."}
+
+one entry per label. `words` and `gloss` come from the devkit's meta.mat when it was given; without
+it, `words` come from the bundled word list and `gloss` is empty (the bundled data has no glosses).
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from typing import Dict, List, Optional
+
+import tensorflow_datasets as tfds
+
+from tfds_builders.formats.imagenet_devkit import Devkit
+from tfds_builders.imagenet.synset_words import WORDS
+
+_LABELS_FILE = "datasets/imagenet2012/labels.txt"
+_VALIDATION_LABELS_FILE = "datasets/imagenet2012/validation_labels.txt"
+
+SOURCE_DEVKIT = "devkit meta.mat"
+SOURCE_BUNDLED = "bundled word list (no glosses)"
+
+
+def labels_file() -> str:
+  return os.fspath(tfds.core.tfds_path(_LABELS_FILE))
+
+
+@functools.lru_cache(maxsize=None)
+def wnids() -> List[str]:
+  """The 1000 WNIDs in label order (sorted)."""
+  with open(labels_file(), encoding="ascii") as f:
+    return f.read().split()
+
+
+@functools.lru_cache(maxsize=None)
+def bundled_validation_wnids() -> List[str]:
+  """The WNID of ILSVRC2012_val_<i+1>.JPEG at index i, as tensorflow_datasets ships them."""
+  with open(os.fspath(tfds.core.tfds_path(_VALIDATION_LABELS_FILE)), encoding="ascii") as f:
+    return f.read().split()
+
+
+def class_table(devkit: Optional[Devkit]) -> Dict[str, object]:
+  """The class table for `info.metadata["classes"]`, from the devkit when given.
+
+  A devkit that lacks some of the 1000 classes (only a cut-down copy would) leaves the bundled
+  words for those, and `source` says so.
+  """
+  all_wnids = wnids()
+  from_devkit = devkit.by_wnid() if devkit else {}
+  unknown = sorted(set(from_devkit) - set(all_wnids))
+  if unknown:
+    raise ValueError(f"{devkit.path}: meta.mat has classes that are not ILSVRC2012 classes: "
+                     f"{unknown[:5]}")
+  table = {"wnid": list(all_wnids), "words": [], "gloss": [], "ilsvrc2012_id": []}
+  for wnid, bundled_words in zip(all_wnids, WORDS):
+    synset = from_devkit.get(wnid)
+    table["words"].append(synset.words if synset else bundled_words)
+    table["gloss"].append(synset.gloss if synset else "")
+    table["ilsvrc2012_id"].append(synset.ilsvrc2012_id if synset else 0)
+  if not from_devkit:
+    table["source"] = SOURCE_BUNDLED
+  elif len(from_devkit) == len(all_wnids):
+    table["source"] = SOURCE_DEVKIT
+  else:
+    table["source"] = (f"{SOURCE_DEVKIT} for {len(from_devkit)} classes, "
+                       f"{SOURCE_BUNDLED} for the others")
+  return table
+
+
+def readable_name(info_or_metadata, label: int, full: bool = False) -> str:
+  """A class's name for people: its first WordNet lemma ('tench'), or all of them if `full`.
+
+  Takes a built dataset's `info` (or its `metadata`); falls back to the bundled words when the
+  info has no class table (e.g. a dataset built by another builder).
+  """
+  metadata = getattr(info_or_metadata, "metadata", info_or_metadata) or {}
+  classes = metadata.get("classes") if hasattr(metadata, "get") else None
+  words = classes["words"] if classes else WORDS
+  if not 0 <= int(label) < len(words):
+    raise IndexError(f"label {label} is not in 0..{len(words) - 1}")
+  text = words[int(label)]
+  return text if full else text.split(",")[0].strip()
