@@ -82,6 +82,54 @@ loss, accuracy = model.evaluate(test_ds, verbose=0)
 print(f"test loss {loss:.4f}, test accuracy {accuracy:.4f} on {info.splits['test'].num_examples} images")
 assert np.isfinite(loss)'''),
     ],
+    "imagenet_setup.ipynb": [
+        md("# ImageNet (ILSVRC2012) with `ilsvrc2012`\n\n"
+           "1. **What to download** (registration at https://image-net.org/download-images): "
+           "`ILSVRC2012_img_train.tar` (138 GiB), `ILSVRC2012_img_val.tar` (6.3 GiB), optionally "
+           "the test tar, and `ILSVRC2012_devkit_t12.tar.gz` (the validation labels' ID table and "
+           "the class names and descriptions).\n"
+           "2. **Where to put it**: one folder, your `manual_dir`, with exactly those names. An "
+           "already extracted tree (`train/<wnid>/*.JPEG`, `val/`, `test/`) works too; nothing "
+           "is extracted or copied.\n"
+           "3. **Check** the folder, **build**, read **class names**.\n\n"
+           "This notebook runs on the small sample archives bundled with the package; set "
+           "`MANUAL_DIR` to your folder for the real thing."),
+        code(INSTALL),
+        code(SETUP),
+        code('''\
+from tfds_builders.imagenet import ilsvrc2012
+from tfds_builders.imagenet.classes import readable_name
+
+MANUAL_DIR = SOURCES / "ilsvrc2012"   # your folder, e.g. pathlib.Path("~/imagenet").expanduser()
+inputs = ilsvrc2012.find_inputs(MANUAL_DIR)
+for what, path in inputs.found.items():
+    print(f"{what:>10}: {path.name if path else 'not found'}")
+if not any(inputs.found[split] for split in ("train", "validation", "test")) or inputs.near_misses:
+    print(ilsvrc2012.missing_inputs_message(MANUAL_DIR, inputs))'''),
+        code('''\
+# What a user sees when the folder is wrong: one message listing every path and what to do.
+empty = DATA_DIR / "not_imagenet"
+empty.mkdir(exist_ok=True)
+(empty / "ILSVRC2012_img_val.tar.crdownload").write_bytes(b"")
+print(ilsvrc2012.missing_inputs_message(empty, ilsvrc2012.find_inputs(empty)))'''),
+        code('''\
+builder = tfds.builder("ilsvrc2012", data_dir=DATA_DIR)   # or "ilsvrc2012/raw256"
+builder.download_and_prepare(download_config=tfds.download.DownloadConfig(manual_dir=MANUAL_DIR))
+print({split: info.num_examples for split, info in builder.info.splits.items()})'''),
+        code('''\
+classes = builder.info.metadata["classes"]
+for example in tfds.as_numpy(builder.as_dataset(split="validation").take(4)):
+    label = int(example["label"])
+    print(example["file_name"].decode(), example["image"].shape, classes["wnid"][label],
+          "-", readable_name(builder.info, label))
+    print("    ", classes["gloss"][label][:100])'''),
+        md("## Big machines: Apache Beam\n\n"
+           "On one machine with N cores, a multi-process Beam run fans the work out per class tar:"
+           "\n\n```bash\ntfds build --imports tfds_builders ilsvrc2012 --manual_dir ~/imagenet "
+           "\\\n  --beam_pipeline_options=\"runner=DirectRunner,direct_running_mode=multi_processing,"
+           "direct_num_workers=8\"\n```\n\nFor Dataflow, Flink and Spark see the README "
+           "(the archives must be readable at the same path from every worker)."),
+    ],
 }
 
 
