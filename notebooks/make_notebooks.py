@@ -82,6 +82,65 @@ loss, accuracy = model.evaluate(test_ds, verbose=0)
 print(f"test loss {loss:.4f}, test accuracy {accuracy:.4f} on {info.splits['test'].num_examples} images")
 assert np.isfinite(loss)'''),
     ],
+    "smallnorb_explorer.ipynb": [
+        md("# smallNORB explorer\n\nSliders for category, instance, elevation, azimuth and "
+           "lighting show both cameras of the matching `norb_small` example; below, a turntable "
+           "strip varies only the azimuth. Look-ups go through `PoseIndex`: the split is indexed "
+           "once, then every slider move is a dictionary look-up."),
+        code(INSTALL),
+        code(SETUP),
+        code('''\
+import matplotlib.pyplot as plt
+import ipywidgets as widgets
+from tfds_builders.smallnorb.lookup import PoseIndex
+
+builder = tfds.builder("norb_small", data_dir=DATA_DIR)
+builder.download_and_prepare(download_config=tfds.download.DownloadConfig(
+    manual_dir=SOURCES / "norb_small"))   # None here downloads the real files from NYU
+index = PoseIndex.load("norb_small", split="train", data_dir=DATA_DIR)
+print(index.num_examples, "pairs indexed;", "categories:", index.category_names)'''),
+        code('''\
+def show(category, instance, elevation, azimuth, lighting):
+    found = index.find(category, instance, elevation, azimuth, lighting, degrees=True)
+    if not found:
+        print(f"no {category} #{instance} at elevation {elevation}°, azimuth {azimuth}°, "
+              f"lighting {lighting} in this split")
+        return
+    pair = found[0]
+    fig, axes = plt.subplots(1, 2, figsize=(5, 2.6))
+    for ax, key, camera in zip(axes, ("image", "image2"), ("left camera", "right camera")):
+        ax.imshow(pair[key][:, :, 0], cmap="gray", vmin=0, vmax=255)
+        ax.set_title(camera)
+        ax.axis("off")
+    fig.suptitle(f"{pair['id'].decode()}: {category} #{instance}, elevation {elevation}°, "
+                 f"azimuth {azimuth}°, lighting {lighting}")
+    plt.show()
+    print("shown:", pair["id"].decode())
+
+controls = widgets.interactive(
+    show,
+    category=widgets.Dropdown(options=index.category_names, value="four-legged animals"),
+    instance=widgets.IntSlider(value=4, min=0, max=9),
+    elevation=widgets.IntSlider(value=40, min=30, max=70, step=5, description="elevation °"),
+    azimuth=widgets.IntSlider(value=0, min=0, max=340, step=20, description="azimuth °"),
+    lighting=widgets.IntSlider(value=1, min=0, max=5),
+)
+display(controls)
+'''),
+        code('''\
+# The same view without sliders, e.g. for a saved or exported notebook.
+show("four-legged animals", instance=4, elevation=40, azimuth=0, lighting=1)'''),
+        code('''\
+# The turntable: one object, one elevation and lighting, every azimuth the split holds, in order.
+strip = index.turntable("four-legged animals", instance=4, elevation=40, lighting=1, degrees=True)
+fig, axes = plt.subplots(1, len(strip), figsize=(1.6 * len(strip), 1.8))
+for ax, example in zip(np.atleast_1d(axes), strip):
+    ax.imshow(example["image"][:, :, 0], cmap="gray", vmin=0, vmax=255)
+    ax.set_title(f"{int(example['azimuth_degrees'])}°")
+    ax.axis("off")
+plt.show()
+print("turntable azimuths:", [int(e["azimuth_degrees"]) for e in strip])'''),
+    ],
     "imagenet_setup.ipynb": [
         md("# ImageNet (ILSVRC2012) with `ilsvrc2012`\n\n"
            "1. **What to download** (registration at https://image-net.org/download-images): "
