@@ -51,7 +51,7 @@ def test_every_type_and_rank_round_trips(tmp_path, magic, little_endian, native,
     np.testing.assert_array_equal(out, values)
   assert norb.norb_bytes(values) == data  # the encoder writes the same bytes
   header = norb.read_norb_header(gz)
-  assert (header.magic, header.shape, header.header_size) == (magic, shape, len(data) -
+  assert (header.code, header.shape, header.header_size) == (magic, shape, len(data) -
                                                               values.nbytes)
 
 

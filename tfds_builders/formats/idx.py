@@ -8,15 +8,15 @@ and two dimensions, so they need no special case.
 
 from __future__ import annotations
 
-import dataclasses
-import math
 import struct
 from typing import Iterable, Iterator, Optional, Sequence, Tuple
 
 import numpy as np
 
 from tfds_builders.errors import SourceFormatError
-from tfds_builders.formats.compression import Source, SourceStream, open_source
+from tfds_builders.formats import matrix
+from tfds_builders.formats.compression import Source, SourceStream
+from tfds_builders.formats.matrix import MatrixHeader
 
 # Element type code -> big-endian numpy dtype. 0x0A is undefined by the format.
 IDX_DTYPES = {
@@ -30,30 +30,8 @@ IDX_DTYPES = {
 _CODE_FOR_KIND = {(dt.kind, dt.itemsize): code for code, dt in IDX_DTYPES.items()}
 
 
-@dataclasses.dataclass(frozen=True)
-class IdxHeader:
-  type_code: int
-  shape: Tuple[int, ...]
-
-  @property
-  def dtype(self) -> np.dtype:
-    return IDX_DTYPES[self.type_code]
-
-  @property
-  def header_size(self) -> int:
-    return 4 + 4 * len(self.shape)
-
-  @property
-  def num_items(self) -> int:
-    return self.shape[0]
-
-  @property
-  def item_shape(self) -> Tuple[int, ...]:
-    return self.shape[1:]
-
-  @property
-  def data_size(self) -> int:
-    return math.prod(self.shape) * self.dtype.itemsize
+# An IDX header, parsed: `code` is the element type byte, `header_size` is 4 + 4·ndim.
+IdxHeader = MatrixHeader
 
 
 def _read_header(stream: SourceStream) -> IdxHeader:
@@ -75,15 +53,15 @@ def _read_header(stream: SourceStream) -> IdxHeader:
   if ndim == 0:
     raise SourceFormatError(stream.name, "IDX header has 0 dimensions; at least 1 is needed")
   dims = struct.unpack(f">{ndim}I", stream.read_exact(4 * ndim, "IDX dimension sizes"))
-  header = IdxHeader(type_code, tuple(int(d) for d in dims))
+  header = MatrixHeader(type_code, IDX_DTYPES[type_code], tuple(int(d) for d in dims),
+                        4 + 4 * ndim)
   stream.check_claim(header.header_size, header.data_size)
   return header
 
 
 def read_idx_header(source: Source) -> IdxHeader:
   """Reads and validates only the header."""
-  with open_source(source) as stream:
-    return _read_header(stream)
+  return matrix.read_header(source, _read_header)
 
 
 def read_idx(source: Source) -> np.ndarray:
@@ -92,31 +70,12 @@ def read_idx(source: Source) -> np.ndarray:
   The header is validated against the bytes present before anything large is allocated; missing
   or trailing bytes raise SourceFormatError.
   """
-  with open_source(source) as stream:
-    header = _read_header(stream)
-    data = stream.read_exact(header.data_size, f"{'x'.join(map(str, header.shape))} "
-                             f"{header.dtype.name} elements")
-    stream.expect_end("IDX data")
-  array = np.frombuffer(data, dtype=header.dtype).reshape(header.shape)
-  if header.dtype.itemsize > 1:
-    array = array.astype(header.dtype.newbyteorder("="))
-  return array
+  return matrix.read_matrix(source, _read_header, "IDX")
 
 
 def iter_idx(source: Source, batch_items: int = 4096) -> Iterator[np.ndarray]:
   """Yields the items of an IDX file in batches, for files too large to hold at once."""
-  with open_source(source) as stream:
-    header = _read_header(stream)
-    item_size = math.prod(header.item_shape) * header.dtype.itemsize
-    native = header.dtype.newbyteorder("=")
-    left = header.num_items
-    while left:
-      n = min(batch_items, left)
-      data = stream.read_exact(n * item_size, "IDX items")
-      batch = np.frombuffer(data, dtype=header.dtype).reshape((n,) + header.item_shape)
-      yield batch.astype(native) if header.dtype.itemsize > 1 else batch
-      left -= n
-    stream.expect_end("IDX data")
+  return matrix.iter_matrix(source, _read_header, "IDX", batch_items)
 
 
 def idx_bytes(array: np.ndarray) -> bytes:

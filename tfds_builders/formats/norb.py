@@ -8,15 +8,15 @@ smallNORB uses uint8 for its `-dat` images (N×2×96×96) and int32 for `-cat` (
 
 from __future__ import annotations
 
-import dataclasses
-import math
 import struct
 from typing import Iterator, Tuple
 
 import numpy as np
 
 from tfds_builders.errors import SourceFormatError
-from tfds_builders.formats.compression import Source, SourceStream, open_source, source_name
+from tfds_builders.formats import matrix
+from tfds_builders.formats.compression import Source, SourceStream, source_name
+from tfds_builders.formats.matrix import MatrixHeader
 
 # Magic number -> little-endian element type.
 NORB_DTYPES = {
@@ -36,34 +36,9 @@ _MIN_STORED_DIMS = 3
 MAX_NDIM = 64
 
 
-@dataclasses.dataclass(frozen=True)
-class NorbHeader:
-  magic: int
-  shape: Tuple[int, ...]
-
-  @property
-  def dtype(self) -> np.dtype:
-    return NORB_DTYPES[self.magic]
-
-  @property
-  def header_size(self) -> int:
-    return 8 + 4 * max(_MIN_STORED_DIMS, len(self.shape))
-
-  @property
-  def num_items(self) -> int:
-    return self.shape[0]
-
-  @property
-  def item_shape(self) -> Tuple[int, ...]:
-    return self.shape[1:]
-
-  @property
-  def data_size(self) -> int:
-    return math.prod(self.shape) * self.dtype.itemsize
-
-
-def _shape_text(shape) -> str:
-  return "x".join(map(str, shape))
+# A NORB header, parsed: `code` is the magic number, `header_size` is 8 + 4·max(3, ndim).
+NorbHeader = MatrixHeader
+_shape_text = matrix.shape_text
 
 
 def _read_header(stream: SourceStream) -> NorbHeader:
@@ -96,19 +71,14 @@ def _read_header(stream: SourceStream) -> NorbHeader:
       raise SourceFormatError(
           stream.name, f"dimension {axis} is negative ({size}) in the header "
           f"{_shape_text(shape)}")
-  header = NorbHeader(magic, shape)
+  header = MatrixHeader(magic, NORB_DTYPES[magic], shape, 8 + 4 * stored)
   stream.check_claim(header.header_size, header.data_size)
   return header
 
 
 def read_norb_header(source: Source) -> NorbHeader:
   """Reads and validates only the header (cheap even for a 130 MB gzipped `-dat` file)."""
-  with open_source(source) as stream:
-    return _read_header(stream)
-
-
-def _native(array: np.ndarray) -> np.ndarray:
-  return array.astype(array.dtype.newbyteorder("=")) if array.dtype.itemsize > 1 else array
+  return matrix.read_header(source, _read_header)
 
 
 def read_norb(source: Source) -> np.ndarray:
@@ -117,12 +87,7 @@ def read_norb(source: Source) -> np.ndarray:
   The header is validated against the bytes present before anything large is allocated; missing
   or trailing bytes raise SourceFormatError naming the file.
   """
-  with open_source(source) as stream:
-    header = _read_header(stream)
-    data = stream.read_exact(header.data_size,
-                             f"{_shape_text(header.shape)} {header.dtype.name} elements")
-    stream.expect_end("NORB matrix data")
-  return _native(np.frombuffer(data, dtype=header.dtype).reshape(header.shape))
+  return matrix.read_matrix(source, _read_header, "NORB matrix")
 
 
 def iter_norb(source: Source, batch_items: int = 1024) -> Iterator[np.ndarray]:
@@ -130,16 +95,7 @@ def iter_norb(source: Source, batch_items: int = 1024) -> Iterator[np.ndarray]:
 
   smallNORB's `-dat` files are 448 MB once decompressed; batches keep memory small.
   """
-  with open_source(source) as stream:
-    header = _read_header(stream)
-    item_size = math.prod(header.item_shape) * header.dtype.itemsize
-    left = header.num_items
-    while left:
-      n = min(batch_items, left)
-      data = stream.read_exact(n * item_size, "NORB matrix items")
-      yield _native(np.frombuffer(data, dtype=header.dtype).reshape((n,) + header.item_shape))
-      left -= n
-    stream.expect_end("NORB matrix data")
+  return matrix.iter_matrix(source, _read_header, "NORB matrix", batch_items)
 
 
 def norb_bytes(array: np.ndarray) -> bytes:

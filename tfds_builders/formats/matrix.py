@@ -1,0 +1,79 @@
+"""What the IDX and NORB binary-matrix formats share once their headers are parsed.
+
+Both are a small header naming an element type and a shape, followed by the elements in row-major
+order; they differ only in the header's layout and byte order. Each format module parses its own
+header into a `MatrixHeader`; reading the whole matrix or its items in batches is done here once.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import Callable, Iterator, Tuple
+
+import numpy as np
+
+from tfds_builders.formats.compression import Source, SourceStream, open_source
+
+
+@dataclasses.dataclass(frozen=True)
+class MatrixHeader:
+  """A parsed header: `code` is the format's own type code (IDX type byte, NORB magic)."""
+  code: int
+  dtype: np.dtype
+  shape: Tuple[int, ...]
+  header_size: int
+
+  @property
+  def num_items(self) -> int:
+    return self.shape[0]
+
+  @property
+  def item_shape(self) -> Tuple[int, ...]:
+    return self.shape[1:]
+
+  @property
+  def data_size(self) -> int:
+    return math.prod(self.shape) * self.dtype.itemsize
+
+
+HeaderReader = Callable[[SourceStream], MatrixHeader]
+
+
+def shape_text(shape) -> str:
+  return "x".join(map(str, shape))
+
+
+def to_native(array: np.ndarray) -> np.ndarray:
+  """The array in the machine's byte order (a copy only when the bytes must be swapped)."""
+  return array.astype(array.dtype.newbyteorder("=")) if array.dtype.itemsize > 1 else array
+
+
+def read_header(source: Source, read: HeaderReader) -> MatrixHeader:
+  with open_source(source) as stream:
+    return read(stream)
+
+
+def read_matrix(source: Source, read: HeaderReader, format_name: str) -> np.ndarray:
+  """The whole matrix; the header was checked against the bytes present before allocating."""
+  with open_source(source) as stream:
+    header = read(stream)
+    data = stream.read_exact(header.data_size,
+                             f"{shape_text(header.shape)} {header.dtype.name} elements")
+    stream.expect_end(f"{format_name} data")
+  return to_native(np.frombuffer(data, dtype=header.dtype).reshape(header.shape))
+
+
+def iter_matrix(source: Source, read: HeaderReader, format_name: str,
+                batch_items: int) -> Iterator[np.ndarray]:
+  """The items (rows of the first dimension) in batches, for matrices too large to hold."""
+  with open_source(source) as stream:
+    header = read(stream)
+    item_size = math.prod(header.item_shape) * header.dtype.itemsize
+    left = header.num_items
+    while left:
+      n = min(batch_items, left)
+      data = stream.read_exact(n * item_size, f"{format_name} items")
+      yield to_native(np.frombuffer(data, dtype=header.dtype).reshape((n,) + header.item_shape))
+      left -= n
+    stream.expect_end(f"{format_name} data")
