@@ -12,12 +12,15 @@ from nbformat import v4
 HERE = pathlib.Path(__file__).resolve().parent
 
 INSTALL = '''\
-# In Colab: install tfds_builders (TensorFlow is already there). Elsewhere: nothing to do,
-# install the package with `pip install '.[tf-cpu,notebooks]'` from a checkout.
+# In Colab: install tfds_builders (TensorFlow is already there). Set SOURCE to where your copy is:
+# a git URL ("git+https://...") or the path of an uploaded wheel or checkout. Elsewhere this cell
+# does nothing: install with `pip install '.[tf-cpu,notebooks]'` from a checkout.
 import sys
-REPOSITORY = "git+https://github.com/tfds-builders/tfds_builders"  # or a path to a wheel/checkout
+SOURCE = ""
 if "google.colab" in sys.modules:
-    get_ipython().run_line_magic("pip", f"install -q '{REPOSITORY}#egg=tfds_builders[notebooks]'")'''
+    if not SOURCE:
+        raise ValueError("Set SOURCE to a git URL, wheel or checkout of tfds_builders")
+    get_ipython().run_line_magic("pip", f"install -q 'tfds_builders[notebooks] @ {SOURCE}'")'''
 
 SETUP = '''\
 import os, pathlib, tempfile
