@@ -13,13 +13,13 @@ HERE = pathlib.Path(__file__).resolve().parent
 
 INSTALL = '''\
 # In Colab: install tfds_builders (TensorFlow is already there). Set SOURCE to where your copy is:
-# a git URL ("git+https://...") or the path of an uploaded wheel or checkout. Elsewhere this cell
+# a git URL ("git+https://...") or a file URL of an uploaded wheel or checkout ("file:///content/..."). Elsewhere this cell
 # does nothing: install with `pip install '.[tf-cpu,notebooks]'` from a checkout.
 import sys
 SOURCE = ""
 if "google.colab" in sys.modules:
     if not SOURCE:
-        raise ValueError("Set SOURCE to a git URL, wheel or checkout of tfds_builders")
+        raise ValueError("Set SOURCE to a git URL or file:// URL of tfds_builders")
     get_ipython().run_line_magic("pip", f"install -q 'tfds_builders[notebooks] @ {SOURCE}'")'''
 
 SETUP = '''\
