@@ -43,7 +43,9 @@ setup(
     # installed inside the package, so an installed copy finds them too.
     package_dir={"tfds_builders.checksums": "checksums",
                  "tfds_builders.dummy_data": "dummy_data"},
-    package_data={"tfds_builders.checksums": ["*.tsv"],
+    # Each dataset folder's README.md is its card: TFDS shows it as the dataset's description.
+    package_data={"tfds_builders": ["*/README.md"],
+                  "tfds_builders.checksums": ["*.tsv"],
                   "tfds_builders.dummy_data": ["**/*"]},
     include_package_data=False,
     install_requires=REQUIRES,

@@ -64,8 +64,8 @@ def test_every_mirror_bad_gives_one_error_listing_each_url_and_reason(tmp_path, 
   assert reasons[urls[3]] in ("timed out while reading", "timed out")
   assert reasons[urls[4]].startswith(("truncated body", "bad bytes: connection closed after"))
   assert reasons[urls[5]] == (
-      f"bad bytes: sha256 {hashlib.sha256(b'Y' * len(GOOD)).hexdigest()} does not match the "
-      f"registered {SHA}")
+      f"bad bytes: sha256 is {hashlib.sha256(b'Y' * len(GOOD)).hexdigest()}, the registered "
+      f"sha256 is {SHA}")
   assert reasons[urls[6]] == (
       f"bad bytes: server announces {len(GOOD) + 5} bytes, the registered size is {len(GOOD)}")
   message = str(e.value)
@@ -136,3 +136,24 @@ def test_modified_copy_in_manual_dir_warns_naming_the_file(tmp_path, table, no_n
       f"{manual / NAME} does not match the official {NAME} (sha256 is "
       f"{hashlib.sha256(GOOD[:-1] + b'!').hexdigest()}, the registered sha256 is {SHA}); "
       "using it as it is, since it was put in the manual directory on purpose"]
+
+
+def test_md5_only_sources_are_verified_and_unregistered_ones_warn(tmp_path, http_server, table,
+                                                                 caplog):
+  other = "published-with-md5-only.xz"
+  md5 = hashlib.md5(GOOD).hexdigest()
+  http_server.route(f"/bad/{other}", body=b"Z" * len(GOOD))
+  http_server.route(f"/good/{other}", body=GOOD)
+  source = SourceFile(other, (http_server.url("/bad/"), http_server.url("/good/")), md5=md5)
+  assert fetcher(tmp_path).get(source).read_bytes() == GOOD
+  with pytest.raises(DownloadError) as e:
+    fetcher(tmp_path / "again").get(SourceFile(other, (http_server.url("/bad/"),), md5=md5))
+  assert e.value.attempts == [(http_server.url(f"/bad/{other}"), (
+      f"bad bytes: md5 is {hashlib.md5(b'Z' * len(GOOD)).hexdigest()}, the published md5 is "
+      f"{md5}"))]
+  # A file with no checksum at all is fetched, with a warning that names it.
+  http_server.route("/x/unregistered.csv", body=b"1,2,3\n")
+  with caplog.at_level(logging.WARNING, logger="tfds_builders.download"):
+    fetcher(tmp_path).get(SourceFile("unregistered.csv", (http_server.url("/x/"),)))
+  assert (f"unregistered.csv has no registered checksum: downloaded from "
+          f"{http_server.url('/x/unregistered.csv')} without verification") in caplog.text

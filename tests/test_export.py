@@ -1,6 +1,5 @@
 """Export of a built dataset: every format holds exactly the examples of the split."""
 
-import io
 import json
 
 import numpy as np

@@ -24,6 +24,8 @@ def test_wheel_contains_checksums_and_sample_sources(tmp_path):
     if source.is_file() and "__pycache__" not in source.parts:
       assert f"tfds_builders/dummy_data/{source.relative_to(REPO / 'dummy_data')}" in names
   assert "tfds_builders/formats/idx.py" in names
+  for card in (REPO / "tfds_builders").glob("*/README.md"):
+    assert f"tfds_builders/{card.parent.name}/README.md" in names
 
 
 def test_import_registers_every_builder_without_colliding_with_tfds():

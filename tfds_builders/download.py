@@ -50,8 +50,10 @@ _COMPRESSED_SUFFIXES = (".gz", ".xz")
 
 @dataclasses.dataclass(frozen=True)
 class Checksum:
-  size: int
-  sha256: str
+  """The registered bytes of a file. Some sources publish only an md5 (no size, no sha256)."""
+  size: Optional[int]
+  sha256: Optional[str]
+  md5: Optional[str] = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -63,10 +65,12 @@ class SourceFile:
     mirrors: base URLs that serve it, best first; the URL is base + name.
     local_names: other names it may have on disk (default: the name without .gz/.xz, i.e. already
       decompressed by the user or their browser).
+    md5: the published md5, for files that have no size and sha256 in the checksums table.
   """
   name: str
   mirrors: Tuple[str, ...] = ()
   local_names: Tuple[str, ...] = ()
+  md5: Optional[str] = None
 
   def urls(self) -> List[str]:
     return [join_url(base, self.name) for base in self.mirrors]
@@ -133,26 +137,43 @@ def _split(value: str) -> List[str]:
   return [v for v in re.split(r"[\s,]+", value) if v]
 
 
-def file_digest(path: os.PathLike) -> Tuple[int, str]:
-  h = hashlib.sha256()
-  size = 0
-  with open(path, "rb") as f:
-    while chunk := f.read(_CHUNK):
-      h.update(chunk)
-      size += len(chunk)
-  return size, h.hexdigest()
+class _Digests:
+  """sha256 and md5 of a stream of chunks, computed in one pass."""
+
+  def __init__(self):
+    self.size = 0
+    self._sha256 = hashlib.sha256()
+    self._md5 = hashlib.md5()
+
+  def update(self, chunk: bytes) -> None:
+    self.size += len(chunk)
+    self._sha256.update(chunk)
+    self._md5.update(chunk)
+
+  def problem(self, expected: Checksum) -> Optional[str]:
+    """Why the bytes are not the registered ones, or None."""
+    if expected.size is not None and self.size != expected.size:
+      return f"size is {self.size} bytes, the registered size is {expected.size}"
+    if expected.sha256 is not None and self._sha256.hexdigest() != expected.sha256:
+      return (f"sha256 is {self._sha256.hexdigest()}, the registered sha256 is "
+              f"{expected.sha256}")
+    if expected.md5 is not None and self._md5.hexdigest() != expected.md5:
+      return f"md5 is {self._md5.hexdigest()}, the published md5 is {expected.md5}"
+    return None
 
 
 def mismatch(path: os.PathLike, expected: Checksum, hash_contents: bool = True) -> Optional[str]:
   """Why a file does not match its registered checksum, or None when it does."""
   actual_size = os.path.getsize(path)
-  if actual_size != expected.size:
+  if expected.size is not None and actual_size != expected.size:
     return f"size is {actual_size} bytes, the registered size is {expected.size}"
-  if hash_contents:
-    _, digest = file_digest(path)
-    if digest != expected.sha256:
-      return f"sha256 is {digest}, the registered sha256 is {expected.sha256}"
-  return None
+  if not hash_contents:
+    return None
+  digests = _Digests()
+  with open(path, "rb") as f:
+    while chunk := f.read(_CHUNK):
+      digests.update(chunk)
+  return digests.problem(expected)
 
 
 def fetch_url(url: str, dest: pathlib.Path, expected: Optional[Checksum],
@@ -167,30 +188,30 @@ def fetch_url(url: str, dest: pathlib.Path, expected: Optional[Checksum],
     request = urllib.request.Request(url, headers={"User-Agent": "tfds_builders"})
     with urllib.request.urlopen(request, timeout=timeout) as response:
       announced = response.headers.get("Content-Length") if hasattr(response, "headers") else None
-      if expected is not None and announced is not None and announced.isdigit() and int(
+      size_known = expected is not None and expected.size is not None
+      if size_known and announced is not None and announced.isdigit() and int(
           announced) != expected.size:
         raise ValueError(f"server announces {announced} bytes, the registered size is "
                          f"{expected.size}")
-      h = hashlib.sha256()
-      size = 0
+      digests = _Digests()
       with open(tmp, "wb") as out:
         while True:
           chunk = response.read(_CHUNK)
           if not chunk:
             break
-          h.update(chunk)
-          size += len(chunk)
+          digests.update(chunk)
           out.write(chunk)
-          if expected is not None and size > expected.size:
+          if size_known and digests.size > expected.size:
             raise ValueError(f"server sent more than the registered {expected.size} bytes")
-    if announced is not None and announced.isdigit() and size != int(announced):
-      raise ValueError(f"connection closed after {size} of {announced} bytes (truncated body)")
-    if expected is not None:
-      if size != expected.size:
-        raise ValueError(f"got {size} bytes, the registered size is {expected.size}")
-      if h.hexdigest() != expected.sha256:
-        raise ValueError(f"sha256 {h.hexdigest()} does not match the registered "
-                         f"{expected.sha256}")
+    if announced is not None and announced.isdigit() and digests.size != int(announced):
+      raise ValueError(f"connection closed after {digests.size} of {announced} bytes "
+                       "(truncated body)")
+    problem = digests.problem(expected) if expected is not None else None
+    if problem:
+      raise ValueError(problem)
+    if expected is None:
+      log.warning("%s has no registered checksum: downloaded from %s without verification",
+                  dest.name, url)
     os.replace(tmp, dest)
   finally:
     if tmp.exists():
@@ -264,6 +285,8 @@ class Fetcher:
       path = self.manual_dir / name
       if path.is_file():
         expected = self.checksums.get(name)
+        if expected is None and name == source.name and source.md5:
+          expected = Checksum(None, None, source.md5)
         if expected is not None:
           problem = mismatch(path, expected, self.verify_local_hash)
           if problem:
@@ -277,6 +300,8 @@ class Fetcher:
     if local is not None:
       return local
     expected = self.checksums.get(source.name)
+    if expected is None and source.md5:
+      expected = Checksum(None, None, source.md5)
     if self.download_dir is not None:
       cached = self.download_dir / source.name
       if cached.is_file() and (expected is None or mismatch(cached, expected) is None):

@@ -7,6 +7,7 @@ import pytest
 import tensorflow_datasets as tfds
 
 import tfds_builders  # noqa: F401  (registers the builders)
+from tfds_builders.download import Fetcher, SourceFile
 from tfds_builders.errors import DownloadError, SourceFormatError
 from tfds_builders.formats.idx import read_idx
 from tfds_builders.mnist_family import qmnist
@@ -99,19 +100,22 @@ def test_nist_config_reads_the_xz_files_and_nothing_else(tmp_path, no_network):
 
 
 def test_xnist_md5_mismatch_of_a_download_deletes_it_and_fails(tmp_path):
-  path = tmp_path / "xnist-labels-idx2-int.xz"
-  path.write_bytes(lzma.compress(b"not the real file"))
+  name = "xnist-labels-idx2-int.xz"
+  mirror = tmp_path / "mirror"
+  mirror.mkdir()
+  (mirror / name).write_bytes(lzma.compress(b"not the real file"))
+  fetcher = Fetcher("qmnist", None, tmp_path / "downloads")
   with pytest.raises(DownloadError, match="the published md5 is 5ed0e788978e45d4a8bd4b7caec3d79d"):
-    qmnist.verify_md5(path, qmnist.MD5[path.name], from_manual_dir=False)
-  assert not path.exists()
+    fetcher.get(SourceFile(name, (mirror.as_uri() + "/",), md5=qmnist.MD5[name]))
+  assert list((tmp_path / "downloads" / "qmnist").iterdir()) == []
 
 
 def test_xnist_md5_mismatch_in_manual_dir_is_a_warning(tmp_path, caplog):
-  path = tmp_path / "xnist-labels-idx2-int.xz"
-  path.write_bytes(b"a local copy")
-  qmnist.verify_md5(path, qmnist.MD5[path.name], from_manual_dir=True)
-  assert path.exists()
-  assert "does not match the official file (md5 is" in caplog.text
+  name = "xnist-labels-idx2-int.xz"
+  (tmp_path / name).write_bytes(b"a local copy")
+  fetcher = Fetcher("qmnist", tmp_path, tmp_path / "downloads")
+  assert fetcher.get(SourceFile(name, (), md5=qmnist.MD5[name])) == tmp_path / name
+  assert "does not match the official xnist-labels-idx2-int.xz (md5 is" in caplog.text
 
 
 def generate(tmp_path, images, labels):

@@ -9,7 +9,7 @@ and two dimensions, so they need no special case.
 from __future__ import annotations
 
 import struct
-from typing import Iterable, Iterator, Optional, Sequence, Tuple
+from typing import Iterator, Optional, Sequence, Tuple
 
 import numpy as np
 

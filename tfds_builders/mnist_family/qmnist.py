@@ -12,9 +12,6 @@ without asking for them.
 
 from __future__ import annotations
 
-import hashlib
-import logging
-import os
 import pathlib
 from typing import Dict, Tuple
 
@@ -23,11 +20,10 @@ import tensorflow_datasets as tfds
 
 from tfds_builders import builder_base
 from tfds_builders.download import SourceFile
-from tfds_builders.errors import DownloadError, SourceFormatError
+from tfds_builders.errors import SourceFormatError
 from tfds_builders.formats import idx
 from tfds_builders.mnist_family.idx_base import encode_pngs, split_files_instructions
 
-log = logging.getLogger("tfds_builders.qmnist")
 
 MIRRORS = ("https://raw.githubusercontent.com/facebookresearch/qmnist/master/",)
 FILES = {
@@ -36,7 +32,7 @@ FILES = {
     "nist": ("xnist-images-idx3-ubyte.xz", "xnist-labels-idx2-int.xz"),
 }
 # The xnist files are published with an md5 only (no size, no sha256), so they cannot be in the
-# checksums table; their md5 is checked here after the fetch.
+# checksums table; the download helper checks the md5 instead.
 MD5 = {
     "xnist-images-idx3-ubyte.xz": "7f124b3b8ab81486c9d8c2749c17f834",
     "xnist-labels-idx2-int.xz": "5ed0e788978e45d4a8bd4b7caec3d79d",
@@ -67,23 +63,6 @@ class QmnistConfig(tfds.core.BuilderConfig):
   def __init__(self, *, splits: Tuple[str, ...], **kwargs):
     super().__init__(**kwargs)
     self.splits = splits
-
-
-def verify_md5(path: pathlib.Path, expected: str, from_manual_dir: bool) -> None:
-  """Checks a file published with an md5 only; a bad download is deleted, a local copy kept."""
-  h = hashlib.md5()
-  with open(path, "rb") as f:
-    while chunk := f.read(1 << 20):
-      h.update(chunk)
-  if h.hexdigest() == expected:
-    return
-  problem = f"md5 is {h.hexdigest()}, the published md5 is {expected}"
-  if from_manual_dir:
-    log.warning("%s does not match the official file (%s); using it as it is, since it was put "
-                "in the manual directory on purpose", path, problem)
-    return
-  os.remove(path)
-  raise DownloadError(path.name, [(str(path), f"bad bytes: {problem}")])
 
 
 class Qmnist(builder_base.SourceFilesMixin, tfds.core.GeneratorBasedBuilder):
@@ -134,11 +113,7 @@ class Qmnist(builder_base.SourceFilesMixin, tfds.core.GeneratorBasedBuilder):
       if files not in paths:
         pair = []
         for name in FILES[files]:
-          path = fetcher.get(SourceFile(name, MIRRORS))
-          if name in MD5:
-            verify_md5(path, MD5[name], from_manual_dir=fetcher.find_local(
-                SourceFile(name)) == path)
-          pair.append(path)
+          pair.append(fetcher.get(SourceFile(name, MIRRORS, md5=MD5.get(name))))
         paths[files] = tuple(pair)
       generators[split] = self._generate_examples(*paths[files], start=start, end=end)
     return generators
