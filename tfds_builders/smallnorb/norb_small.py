@@ -28,9 +28,11 @@ CATEGORY_NAMES = ["four-legged animals", "human figures", "airplanes", "trucks",
 CAMERA_NAMES = ["left", "right"]
 IMAGE_SHAPE = (96, 96, 1)
 _BATCH = 1024
-# zlib level 1 instead of 6: on NORB-like synthetic images (photographic noise over a plain
-# background) a third less CPU for PNGs 1-3% larger.
-_PNG_LEVEL = 1
+# Photographs deflate much better after a Paeth row filter: on NORB-like images about 1.5 KB per
+# image against 2.1 KB unfiltered and 1.6 KB from TensorFlow's encoder. The encoding runs in a
+# worker thread beside TFDS's serialization, so the extra zlib work costs little wall time.
+_PNG_LEVEL = 6
+_PNG_FILTER = "paeth"
 
 
 def elevation_degrees(elevation):
@@ -50,7 +52,7 @@ def _encoded_pairs(dat_path) -> Iterator[Tuple[int, List[List[bytes]]]]:
   TensorFlow call per image); the Image feature stores them as they are. zlib releases the GIL,
   so a worker thread decompresses and encodes the next batch while TFDS serializes this one.
   """
-  encoder = PngEncoder(*IMAGE_SHAPE, level=_PNG_LEVEL)
+  encoder = PngEncoder(*IMAGE_SHAPE, level=_PNG_LEVEL, row_filter=_PNG_FILTER)
 
   def encode(pairs):
     return len(pairs), [list(encoder.encode_batch(pairs[:, camera])) for camera in (0, 1)]
