@@ -8,8 +8,6 @@ from typing import Optional, Sequence
 
 from tfds_builders import download
 
-import tensorflow_datasets as tfds
-
 PACKAGE_DIR = pathlib.Path(__file__).resolve().parent
 
 
@@ -63,5 +61,5 @@ def local_sources_instructions(builder_name: str, file_names: Sequence[str]) -> 
       files="\n".join(f"  {n}" for n in file_names), upper=builder_name.upper())
 
 
-__all__ = ["SourceFilesMixin", "manual_dir_of", "local_sources_instructions", "tfds",
+__all__ = ["SourceFilesMixin", "manual_dir_of", "local_sources_instructions",
            "sample_sources_dir"]
