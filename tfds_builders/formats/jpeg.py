@@ -36,6 +36,10 @@ FIX_NOT_JPEG = "to_jpeg"
 # The quality the fixed images are re-encoded at: the official imagenet2012 uses the same, so the
 # few fixed images are as close to their source as JPEG allows.
 FIX_QUALITY = 100
+# Pillow allocates the whole image before decoding it and only warns below 179 M pixels, so a
+# damaged header claiming a giant image would cost gigabytes before failing. ILSVRC2012's largest
+# image has under 20 M pixels.
+MAX_PIXELS = 1 << 26
 
 
 def sniff_format(data: bytes) -> Optional[str]:
@@ -100,7 +104,14 @@ def jpeg_components(data: bytes, name: str) -> int:
 def _decode(data: bytes, name: str) -> Image.Image:
   try:
     image = Image.open(io.BytesIO(data))
+    width, height = image.size
+    if width * height > MAX_PIXELS:
+      raise SourceFormatError(
+          name, f"claims to be {width}x{height} ({width * height} pixels), more than "
+          f"{MAX_PIXELS}: the image header is damaged")
     image.load()
+  except SourceFormatError:
+    raise
   except Exception as e:  # Pillow raises many types for bad bytes; all mean the same here
     raise SourceFormatError(name, f"cannot be decoded as an image ({e})") from e
   return image

@@ -70,9 +70,12 @@ def iter_matrix(source: Source, read: HeaderReader, format_name: str,
   with open_source(source) as stream:
     header = read(stream)
     item_size = math.prod(header.item_shape) * header.dtype.itemsize
+    # Items of zero bytes (a dimension of size 0) need no reading: one batch holds them all, or
+    # a 20-byte file claiming 2^31 such items would take millions of empty batches.
+    step = batch_items if item_size else max(1, header.num_items)
     left = header.num_items
     while left:
-      n = min(batch_items, left)
+      n = min(step, left)
       data = stream.read_exact(n * item_size, f"{format_name} items")
       yield to_native(np.frombuffer(data, dtype=header.dtype).reshape((n,) + header.item_shape))
       left -= n

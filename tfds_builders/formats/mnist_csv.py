@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
+import re
 from typing import Iterator, List, Optional, TextIO, Tuple
 
 import numpy as np
@@ -37,12 +38,13 @@ class CsvLayout:
   num_rows: int
 
 
+# What numpy's integer parser accepts; Python's int() also takes "1_000", which numpy refuses.
+_INT_RE = re.compile(r"^\s*[+-]?[0-9]+\s*$")
+_INT64 = np.iinfo(np.int64)
+
+
 def _is_int(text: str) -> bool:
-  try:
-    int(text)
-  except ValueError:
-    return False
-  return True
+  return bool(_INT_RE.match(text))
 
 
 def _image_shape(path: str, num_pixels: int,
@@ -108,10 +110,15 @@ def _diagnose(path: str, lines: List[Tuple[int, str]], num_fields: int) -> Sourc
           path, f"line {line_no} has {len(fields)} fields, expected {num_fields} (a label and "
           f"{num_fields - 1} pixel values, as on the first line)")
     for column, text in enumerate(fields, 1):
-      if not _is_int(text.strip()):
-        what = "label" if column == 1 else f"pixel {column - 1}"
+      what = "label" if column == 1 else f"pixel {column - 1}"
+      if not _is_int(text):
         return SourceFormatError(
             path, f"line {line_no}, field {column} ({what}): {text.strip()!r} is not an integer")
+      if not _INT64.min <= int(text) <= _INT64.max:
+        return SourceFormatError(
+            path, f"line {line_no}, field {column} ({what}): " +
+            (f"{text.strip()} does not fit in a 64-bit integer" if column == 1 else
+             f"value {text.strip()} is outside 0..255"))
   return SourceFormatError(path, "could not be parsed as integer CSV")
 
 

@@ -18,6 +18,7 @@ from typing import Dict, List, Optional
 
 import tensorflow_datasets as tfds
 
+from tfds_builders.errors import SourceFormatError
 from tfds_builders.formats.imagenet_devkit import Devkit
 from tfds_builders.imagenet.synset_words import WORDS
 
@@ -56,8 +57,8 @@ def class_table(devkit: Optional[Devkit]) -> Dict[str, object]:
   from_devkit = devkit.by_wnid() if devkit else {}
   unknown = sorted(set(from_devkit) - set(all_wnids))
   if unknown:
-    raise ValueError(f"{devkit.path}: meta.mat has classes that are not ILSVRC2012 classes: "
-                     f"{unknown[:5]}")
+    raise SourceFormatError(devkit.path, f"meta.mat has classes that are not ILSVRC2012 "
+                            f"classes: {unknown[:5]}")
   table = {"wnid": list(all_wnids), "words": [], "gloss": [], "ilsvrc2012_id": []}
   for wnid, bundled_words in zip(all_wnids, WORDS):
     synset = from_devkit.get(wnid)
