@@ -41,3 +41,12 @@ def test_bad_arguments():
     PngEncoder(4, 4, 2)
   with pytest.raises(ValueError, match="unknown PNG row filter 'up'; use 'none' or 'paeth'"):
     PngEncoder(4, 4, 1, row_filter="up")
+
+
+def test_paeth_batches_larger_than_one_slice():
+  images = np.random.default_rng(5).integers(0, 256, size=(70, 9, 11, 1), dtype=np.uint8)
+  encoder = PngEncoder(9, 11, 1, row_filter="paeth")
+  pngs = list(encoder.encode_batch(images))
+  assert len(pngs) == 70
+  for image, png in zip(images, pngs):
+    np.testing.assert_array_equal(tf.io.decode_png(png).numpy(), image)
