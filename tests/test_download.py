@@ -8,7 +8,7 @@ import pytest
 
 from tfds_builders import download
 from tfds_builders.download import Checksum, Fetcher, SourceFile
-from tfds_builders.errors import DownloadError
+from tfds_builders.errors import DownloadError, ManualDirError
 
 GOOD = gzip.compress(b"\x00\x00\x08\x01\x00\x00\x00\x03\x01\x02\x03", mtime=0)
 SHA = hashlib.sha256(GOOD).hexdigest()
@@ -157,3 +157,31 @@ def test_md5_only_sources_are_verified_and_unregistered_ones_warn(tmp_path, http
     fetcher(tmp_path).get(SourceFile("unregistered.csv", (http_server.url("/x/"),)))
   assert (f"unregistered.csv has no registered checksum: downloaded from "
           f"{http_server.url('/x/unregistered.csv')} without verification") in caplog.text
+
+
+def test_a_builders_own_folder_in_manual_dir_comes_first(tmp_path, table, no_network):
+  manual = tmp_path / "manual"
+  (manual / "toy").mkdir(parents=True)
+  (manual / NAME).write_bytes(b"another dataset's file of the same name")
+  (manual / "toy" / NAME).write_bytes(GOOD)
+  assert fetcher(tmp_path).get(SourceFile(NAME, ())) == manual / "toy" / NAME
+
+
+def test_another_datasets_file_of_the_same_name_is_refused(tmp_path, table, monkeypatch,
+                                                          no_network):
+  # Fashion-MNIST's real train labels would be found where MNIST's are expected; here the
+  # registered tables are stand-ins: `other` registers the bytes that are in manual_dir.
+  foreign = b"the other dataset's labels file"
+  other_table = tmp_path / "checksums"
+  other_table.mkdir()
+  (other_table / "other.tsv").write_text(
+      f"https://host/{NAME}\t{len(foreign)}\t{hashlib.sha256(foreign).hexdigest()}\t{NAME}\n")
+  monkeypatch.setattr(download, "CHECKSUMS_DIR", other_table)
+  manual = tmp_path / "manual"
+  manual.mkdir()
+  (manual / NAME).write_bytes(foreign)
+  with pytest.raises(ManualDirError) as e:
+    fetcher(tmp_path).get(SourceFile(NAME, ()))
+  assert str(e.value) == (
+      f"{manual / NAME} is other's {NAME}, not toy's: several datasets use this file name. Put "
+      f"each dataset's files in its own folder, {manual / 'toy'}/ for this one.")

@@ -22,7 +22,8 @@ Optional: to build without any network access, put the source files in the manua
 (`--manual_dir DIR` for `tfds build`, or
 `download_config=tfds.download.DownloadConfig(manual_dir=DIR)`), named as on the official site:
 {files}
-Files already decompressed (the same names without `.gz`) are accepted too. Files with the
+Files already decompressed (the same names without `.gz`) are accepted too, and so is a
+sub-folder named after the dataset (`DIR/{name}/`), looked in first. Files with the
 official names are checked against the registered size and sha256; a mismatch is logged as a
 warning naming the file and the file is used as it is. To download from your own mirror first, set
 TFDS_BUILDERS_MIRROR_{upper}=<base URL> or pass `builder_kwargs={{"mirrors": [<base URL>]}}`.
@@ -58,7 +59,8 @@ class SourceFilesMixin:
 
 def local_sources_instructions(builder_name: str, file_names: Sequence[str]) -> str:
   return LOCAL_SOURCES_INSTRUCTIONS.format(
-      files="\n".join(f"  {n}" for n in file_names), upper=builder_name.upper())
+      files="\n".join(f"  {n}" for n in file_names), upper=builder_name.upper(),
+      name=builder_name)
 
 
 __all__ = ["SourceFilesMixin", "manual_dir_of", "local_sources_instructions",

@@ -33,7 +33,7 @@ import urllib.parse
 import urllib.request
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
-from tfds_builders.errors import DownloadError
+from tfds_builders.errors import DownloadError, ManualDirError
 
 log = logging.getLogger("tfds_builders.download")
 
@@ -150,6 +150,10 @@ class _Digests:
     self._sha256.update(chunk)
     self._md5.update(chunk)
 
+  @property
+  def sha256(self) -> str:
+    return self._sha256.hexdigest()
+
   def problem(self, expected: Checksum) -> Optional[str]:
     """Why the bytes are not the registered ones, or None."""
     if expected.size is not None and self.size != expected.size:
@@ -174,6 +178,29 @@ def mismatch(path: os.PathLike, expected: Checksum, hash_contents: bool = True) 
     while chunk := f.read(_CHUNK):
       digests.update(chunk)
   return digests.problem(expected)
+
+
+def registered_elsewhere(path: os.PathLike, builder_name: str) -> Optional[Tuple[str, str]]:
+  """(builder, file name) when the file's bytes are the ones another builder registers."""
+  size = os.path.getsize(path)
+  others = []
+  for table in sorted(CHECKSUMS_DIR.glob("*.tsv")):
+    if table.stem == builder_name:
+      continue
+    for checksum, name in load_checksums(table).values():
+      if checksum.size == size:
+        others.append((checksum.sha256, table.stem, name))
+  if not others:
+    return None
+  digests = _Digests()
+  with open(path, "rb") as f:
+    while chunk := f.read(_CHUNK):
+      digests.update(chunk)
+  digest = digests.sha256
+  for sha256, owner, name in others:
+    if sha256 == digest:
+      return owner, name
+  return None
 
 
 def fetch_url(url: str, dest: pathlib.Path, expected: Optional[Checksum],
@@ -278,22 +305,40 @@ class Fetcher:
     self.timeout = timeout
 
   def find_local(self, source: SourceFile) -> Optional[pathlib.Path]:
-    """The file in manual_dir under one of its accepted names, or None."""
+    """The file in manual_dir under one of its accepted names, or None.
+
+    `manual_dir/<builder>/` is looked in before `manual_dir/` itself, so that one manual directory
+    can hold several datasets whose files share names (MNIST, Fashion-MNIST and KMNIST all have a
+    `train-images-idx3-ubyte.gz`).
+    """
     if self.manual_dir is None or not self.manual_dir.is_dir():
       return None
-    for name in source.accepted_names():
-      path = self.manual_dir / name
-      if path.is_file():
-        expected = self.checksums.get(name)
-        if expected is None and name == source.name and source.md5:
-          expected = Checksum(None, None, source.md5)
-        if expected is not None:
-          problem = mismatch(path, expected, self.verify_local_hash)
-          if problem:
-            log.warning("%s does not match the official %s (%s); using it as it is, since it "
-                        "was put in the manual directory on purpose", path, name, problem)
-        return path
+    for folder in (self.manual_dir / self.builder_name, self.manual_dir):
+      for name in source.accepted_names():
+        path = folder / name
+        if path.is_file():
+          self._check_local(path, name, source)
+          return path
     return None
+
+  def _check_local(self, path: pathlib.Path, name: str, source: SourceFile) -> None:
+    expected = self.checksums.get(name)
+    if expected is None and name == source.name and source.md5:
+      expected = Checksum(None, None, source.md5)
+    if expected is None:
+      return
+    problem = mismatch(path, expected, self.verify_local_hash)
+    if not problem:
+      return
+    if self.verify_local_hash:
+      owner = registered_elsewhere(path, self.builder_name)
+      if owner:
+        raise ManualDirError(
+            f"{path} is {owner[0]}'s {owner[1]}, not {self.builder_name}'s: several datasets use "
+            f"this file name. Put each dataset's files in its own folder, "
+            f"{self.manual_dir / self.builder_name}{os.sep} for this one.")
+    log.warning("%s does not match the official %s (%s); using it as it is, since it "
+                "was put in the manual directory on purpose", path, name, problem)
 
   def get(self, source: SourceFile) -> pathlib.Path:
     local = self.find_local(source)
