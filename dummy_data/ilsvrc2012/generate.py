@@ -22,7 +22,6 @@ Words are the real WordNet lemmas; glosses are placeholders (marked as such).
 """
 
 import io
-import runpy
 import pathlib
 import shutil
 import sys
@@ -34,8 +33,9 @@ import numpy as np  # noqa: E402
 import scipy.io  # noqa: E402
 from PIL import Image  # noqa: E402
 from _common import write_gzip  # noqa: E402
-# Read as a file: importing the tfds_builders package would import TensorFlow.
-WORDS = runpy.run_path(str(HERE.parent.parent / "tfds_builders/imagenet/synset_words.py"))["WORDS"]
+# The WordNet lemmas of the 1000 classes in sorted-WNID order, from the table tensorflow_datasets
+# ships (the builder reads the same table when there is no devkit).
+from tensorflow_datasets.datasets.siscore.labels import IMAGENET_LABELS_LIST as WORDS  # noqa: E402
 
 # WNID -> ILSVRC2012_ID: deliberately not the sorted-WNID order (the real table isn't either).
 CLASS_IDS = {

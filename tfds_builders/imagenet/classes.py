@@ -7,7 +7,8 @@ table stored with a built dataset is in `info.metadata["classes"]`:
     {"wnid": [...], "words": [...], "gloss": [...], "ilsvrc2012_id": [...], "source": "..."}
 
 one entry per label. `words` and `gloss` come from the devkit's meta.mat when it was given; without
-it, `words` come from the bundled word list and `gloss` is empty (the bundled data has no glosses).
+it, `words` come from the word list the installed tensorflow_datasets ships (its siscore dataset's
+ImageNet labels, in the same sorted-WNID order) and `gloss` is empty: no glosses ship offline.
 """
 
 from __future__ import annotations
@@ -20,13 +21,13 @@ import tensorflow_datasets as tfds
 
 from tfds_builders.errors import SourceFormatError
 from tfds_builders.formats.imagenet_devkit import Devkit
-from tfds_builders.imagenet.synset_words import WORDS
 
 _LABELS_FILE = "datasets/imagenet2012/labels.txt"
 _VALIDATION_LABELS_FILE = "datasets/imagenet2012/validation_labels.txt"
 
 SOURCE_DEVKIT = "devkit meta.mat"
 SOURCE_BUNDLED = "bundled word list (no glosses)"
+SOURCE_WNIDS = "WNIDs only (no word list found, no glosses)"
 
 
 def labels_file() -> str:
@@ -47,6 +48,23 @@ def bundled_validation_wnids() -> List[str]:
     return f.read().split()
 
 
+@functools.lru_cache(maxsize=None)
+def bundled_words() -> Optional[List[str]]:
+  """The WordNet lemmas of the 1000 classes in label order, from the installed
+  tensorflow_datasets (a data table it ships), or None when this version has no such table."""
+  try:
+    from tensorflow_datasets.datasets.siscore import labels
+  except ImportError:
+    return None
+  words = list(getattr(labels, "IMAGENET_LABELS_LIST", []))
+  # The table is in sorted-WNID order; n01440764 (label 0) is the tench.
+  return words if len(words) == 1000 and words[0].startswith("tench") else None
+
+
+def _fallback_words() -> List[str]:
+  return bundled_words() or list(wnids())
+
+
 def class_table(devkit: Optional[Devkit]) -> Dict[str, object]:
   """The class table for `info.metadata["classes"]`, from the devkit when given.
 
@@ -60,18 +78,19 @@ def class_table(devkit: Optional[Devkit]) -> Dict[str, object]:
     raise SourceFormatError(devkit.path, f"meta.mat has classes that are not ILSVRC2012 "
                             f"classes: {unknown[:5]}")
   table = {"wnid": list(all_wnids), "words": [], "gloss": [], "ilsvrc2012_id": []}
-  for wnid, bundled_words in zip(all_wnids, WORDS):
+  for wnid, fallback in zip(all_wnids, _fallback_words()):
     synset = from_devkit.get(wnid)
-    table["words"].append(synset.words if synset else bundled_words)
+    table["words"].append(synset.words if synset else fallback)
     table["gloss"].append(synset.gloss if synset else "")
     table["ilsvrc2012_id"].append(synset.ilsvrc2012_id if synset else 0)
+  fallback_source = SOURCE_BUNDLED if bundled_words() else SOURCE_WNIDS
   if not from_devkit:
-    table["source"] = SOURCE_BUNDLED
+    table["source"] = fallback_source
   elif len(from_devkit) == len(all_wnids):
     table["source"] = SOURCE_DEVKIT
   else:
     table["source"] = (f"{SOURCE_DEVKIT} for {len(from_devkit)} classes, "
-                       f"{SOURCE_BUNDLED} for the others")
+                       f"{fallback_source} for the others")
   return table
 
 
@@ -83,7 +102,7 @@ def readable_name(info_or_metadata, label: int, full: bool = False) -> str:
   """
   metadata = getattr(info_or_metadata, "metadata", info_or_metadata) or {}
   classes = metadata.get("classes") if hasattr(metadata, "get") else None
-  words = classes["words"] if classes else WORDS
+  words = classes["words"] if classes else _fallback_words()
   if not 0 <= int(label) < len(words):
     raise IndexError(f"label {label} is not in 0..{len(words) - 1}")
   text = words[int(label)]
