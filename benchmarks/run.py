@@ -53,6 +53,7 @@ DATASETS = {
 }
 # Command-line names -> dataset keys (`imagenet` runs the train and the validation comparison).
 GROUPS = {"mnist": ["mnist"], "smallnorb": ["smallnorb"], "imagenet": ["imagenet", "imagenet_val"]}
+READ_PASSES = 3
 READ_BATCH = 256
 # ImageNet images differ in size; a batch needs one shape, as in any input pipeline.
 IMAGENET_READ_SIZE = (224, 224)
@@ -144,20 +145,26 @@ def _current_rss_mb() -> float:
 
 
 def _read_throughput(builder_dir, key: str) -> Dict[str, float]:
-  """Examples/s of one pass over the built split through tf.data, images decoded."""
+  """Examples/s reading the built split through tf.data, images decoded: the best of
+  READ_PASSES passes. One pass swings up to 2× on a shared machine (both builders' reads went
+  between ~2,300 and ~4,300 examples/s for the same files), so the best pass is what compares."""
   import tensorflow as tf
   import tensorflow_datasets as tfds
-  start = time.perf_counter()
-  ds = tfds.builder_from_directory(builder_dir).as_dataset(split=DATASETS[key]["split"])
-  if key.startswith("imagenet"):
-    ds = ds.map(lambda ex: {"image": tf.image.resize(ex["image"], IMAGENET_READ_SIZE),
-                            "label": ex["label"]}, num_parallel_calls=tf.data.AUTOTUNE)
-  ds = ds.batch(READ_BATCH).prefetch(tf.data.AUTOTUNE)
-  count = 0
-  for batch in ds:
-    count += int(tf.shape(batch["image"])[0])
-  seconds = time.perf_counter() - start
-  return {"read_examples": count, "read_s": seconds, "read_per_s": count / seconds}
+  passes = []
+  for _ in range(READ_PASSES):
+    start = time.perf_counter()
+    ds = tfds.builder_from_directory(builder_dir).as_dataset(split=DATASETS[key]["split"])
+    if key.startswith("imagenet"):
+      ds = ds.map(lambda ex: {"image": tf.image.resize(ex["image"], IMAGENET_READ_SIZE),
+                              "label": ex["label"]}, num_parallel_calls=tf.data.AUTOTUNE)
+    ds = ds.batch(READ_BATCH).prefetch(tf.data.AUTOTUNE)
+    count = 0
+    for batch in ds:
+      count += int(tf.shape(batch["image"])[0])
+    passes.append((time.perf_counter() - start, count))
+  seconds, count = min(passes)
+  return {"read_examples": count, "read_s": seconds, "read_per_s": count / seconds,
+          "read_passes_s": [round(p[0], 3) for p in passes]}
 
 
 def job(spec: dict) -> dict:
