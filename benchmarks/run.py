@@ -552,7 +552,7 @@ def main(argv=None) -> int:
       _say(f"profiling our {t['key']} prepare (missed: {t['name']})")
       all_sources = synthetic.write_all(cache, sizes, [t["key"].split("_")[0]])
       profile_file.write_text(profile_ours(t["key"], all_sources, log_dir))
-    if profile_file.exists() and t["ok"] is False:
+    if profile_file.exists() and t["ok"] is False and t["kind"] == "prepare":
       profiles[t["key"]] = profile_file.read_text()
   if not args.report_only:
     meta.update(finished=time.strftime("%Y-%m-%d %H:%M:%S %Z"), load_end=_load())
