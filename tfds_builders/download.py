@@ -145,6 +145,14 @@ class _Digests:
     self._sha256 = hashlib.sha256()
     self._md5 = hashlib.md5()
 
+  @classmethod
+  def of_file(cls, path: os.PathLike) -> "_Digests":
+    digests = cls()
+    with open(path, "rb") as f:
+      while chunk := f.read(_CHUNK):
+        digests.update(chunk)
+    return digests
+
   def update(self, chunk: bytes) -> None:
     self.size += len(chunk)
     self._sha256.update(chunk)
@@ -173,11 +181,7 @@ def mismatch(path: os.PathLike, expected: Checksum, hash_contents: bool = True) 
     return f"size is {actual_size} bytes, the registered size is {expected.size}"
   if not hash_contents:
     return None
-  digests = _Digests()
-  with open(path, "rb") as f:
-    while chunk := f.read(_CHUNK):
-      digests.update(chunk)
-  return digests.problem(expected)
+  return _Digests.of_file(path).problem(expected)
 
 
 def registered_elsewhere(path: os.PathLike, builder_name: str) -> Optional[Tuple[str, str]]:
@@ -192,11 +196,7 @@ def registered_elsewhere(path: os.PathLike, builder_name: str) -> Optional[Tuple
         others.append((checksum.sha256, table.stem, name))
   if not others:
     return None
-  digests = _Digests()
-  with open(path, "rb") as f:
-    while chunk := f.read(_CHUNK):
-      digests.update(chunk)
-  digest = digests.sha256
+  digest = _Digests.of_file(path).sha256
   for sha256, owner, name in others:
     if sha256 == digest:
       return owner, name
