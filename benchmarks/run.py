@@ -83,6 +83,9 @@ def _official_builder(key: str, sources: pathlib.Path, data_dir: str):
 
     class LocalMnist(mnist.MNIST, skip_registration=True):
       name = "mnist"
+      # TFDS finds a builder's metadata folder from its module; this class lives in `run` (not a
+      # package), so point it at the official builder's folder.
+      pkg_dir_path = mnist.MNIST._get_pkg_dir_path()
 
       def _split_generators(self, dl_manager):
         generators = []
@@ -101,6 +104,7 @@ def _official_builder(key: str, sources: pathlib.Path, data_dir: str):
 
     class LocalSmallnorb(official, skip_registration=True):
       name = "smallnorb"
+      pkg_dir_path = official._get_pkg_dir_path()  # see LocalMnist
 
       def _split_generators(self, dl_manager):
         generators = []
