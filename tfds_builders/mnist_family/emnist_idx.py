@@ -10,18 +10,14 @@ so its ClassLabel has exactly the 26 letters. Every other config keeps the sourc
 
 from __future__ import annotations
 
-import contextlib
-import dataclasses
-import pathlib
 import string
-import zipfile
-from typing import Any, BinaryIO, Dict, Iterator, Tuple
+from typing import Any, Dict, Tuple
 
 import tensorflow_datasets as tfds
 
 from tfds_builders import builder_base
 from tfds_builders.download import SourceFile
-from tfds_builders.errors import SourceFormatError
+from tfds_builders.formats.zip_member import ZipMember
 from tfds_builders.mnist_family.idx_base import IdxImageClassification
 
 ZIP_NAME = "gzip.zip"
@@ -138,23 +134,3 @@ class EmnistIdx(IdxImageClassification):
     if isinstance(source, ZipMember):
       return source.open()
     return super()._open_source(source)
-
-
-@dataclasses.dataclass(frozen=True)
-class ZipMember:
-  """One file inside the zip, read in place: only what a config needs, nothing extracted."""
-  archive: pathlib.Path
-  member: str
-
-  @contextlib.contextmanager
-  def open(self) -> Iterator[BinaryIO]:
-    try:
-      with zipfile.ZipFile(self.archive) as z, z.open(self.member) as f:
-        f.name = f"{self.archive}!{self.member}"  # errors in the member name both
-        yield f
-    except KeyError as e:
-      raise SourceFormatError(self.archive, f"has no member {self.member}; is it EMNIST's "
-                                            "gzip.zip?") from e
-    except zipfile.BadZipFile as e:
-      raise SourceFormatError(self.archive, f"is not a readable zip file ({e}); download it "
-                                            "again") from e
