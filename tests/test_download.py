@@ -7,7 +7,8 @@ import logging
 import pytest
 
 from tfds_builders import download
-from tfds_builders.download import Checksum, Fetcher, SourceFile
+from tfds_builders.download import Checksum, Limits
+from tfds_builders.sources import Resolver, SourceFile
 from tfds_builders.errors import DownloadError, ManualDirError
 
 GOOD = gzip.compress(b"\x00\x00\x08\x01\x00\x00\x00\x03\x01\x02\x03", mtime=0)
@@ -19,14 +20,15 @@ NAME = "train-labels-idx1-ubyte.gz"
 def table(monkeypatch):
   """Registers GOOD as the official bytes of NAME for a builder called `toy`."""
   monkeypatch.setattr(download, "checksums_for",
-                      lambda name: {NAME: Checksum(len(GOOD), SHA)} if name == "toy" else {})
+                      lambda name, checksums_dir=None: {NAME: Checksum(len(GOOD), SHA)} if name == "toy" else {})
   monkeypatch.delenv("TFDS_BUILDERS_MIRROR", raising=False)
   monkeypatch.delenv("TFDS_BUILDERS_MIRROR_TOY", raising=False)
 
 
-def fetcher(tmp_path, **kwargs):
-  kwargs.setdefault("timeout", 2)
-  return Fetcher("toy", tmp_path / "manual", tmp_path / "downloads", **kwargs)
+def fetcher(tmp_path, timeout=2, **kwargs):
+  kwargs.setdefault("manual_dir_given", False)
+  return Resolver("toy", tmp_path / "manual", tmp_path / "downloads", limits=Limits(timeout=timeout),
+                  **kwargs)
 
 
 def test_falls_back_past_a_404_and_wrong_bytes_to_the_good_mirror(tmp_path, http_server, table):
@@ -126,20 +128,20 @@ def test_gunzipped_copy_in_manual_dir_is_accepted(tmp_path, table, no_network):
       manual / NAME[:-3])
 
 
-def test_modified_copy_in_manual_dir_warns_naming_the_file(tmp_path, table, no_network, caplog):
+def test_modified_copies_in_manual_dir_give_one_warning_listing_them(tmp_path, table, no_network,
+                                                                    caplog):
   manual = tmp_path / "manual"
   manual.mkdir()
   (manual / NAME).write_bytes(GOOD[:-1] + b"!")
-  with caplog.at_level(logging.WARNING, logger="tfds_builders.download"):
+  with caplog.at_level(logging.WARNING, logger="tfds_builders"):
     fetcher(tmp_path).get(SourceFile(NAME, ()))
-  assert [r.getMessage() for r in caplog.records] == [
-      f"{manual / NAME} does not match the official {NAME} (sha256 is "
-      f"{hashlib.sha256(GOOD[:-1] + b'!').hexdigest()}, the registered sha256 is {SHA}); "
-      "using it as it is, since it was put in the manual directory on purpose"]
+  assert caplog.messages == [
+      "toy: 1 file(s) in the manual directory differ from the official ones and are used as "
+      f"they are (put there on purpose?):\n  {manual / NAME} (sha256 is "
+      f"{hashlib.sha256(GOOD[:-1] + b'!').hexdigest()}, the registered sha256 is {SHA})"]
 
 
-def test_md5_only_sources_are_verified_and_unregistered_ones_warn(tmp_path, http_server, table,
-                                                                 caplog):
+def test_md5_only_sources_are_verified_and_unverifiable_ones_refused(tmp_path, http_server, table):
   other = "published-with-md5-only.xz"
   md5 = hashlib.md5(GOOD).hexdigest()
   http_server.route(f"/bad/{other}", body=b"Z" * len(GOOD))
@@ -151,12 +153,17 @@ def test_md5_only_sources_are_verified_and_unregistered_ones_warn(tmp_path, http
   assert e.value.attempts == [(http_server.url(f"/bad/{other}"), (
       f"bad bytes: md5 is {hashlib.md5(b'Z' * len(GOOD)).hexdigest()}, the published md5 is "
       f"{md5}"))]
-  # A file with no checksum at all is fetched, with a warning that names it.
+  # A file with no checksum and no content check is not fetched at all: nothing could verify it.
   http_server.route("/x/unregistered.csv", body=b"1,2,3\n")
-  with caplog.at_level(logging.WARNING, logger="tfds_builders.download"):
+  requests_before = list(http_server.requests)
+  with pytest.raises(DownloadError) as e:
     fetcher(tmp_path).get(SourceFile("unregistered.csv", (http_server.url("/x/"),)))
-  assert (f"unregistered.csv has no registered checksum: downloaded from "
-          f"{http_server.url('/x/unregistered.csv')} without verification") in caplog.text
+  assert str(e.value) == (
+      "Could not download unregistered.csv.\nNo size, digest or content check is registered for "
+      "unregistered.csv, so a download of it could not be verified. Run `tfds build` with "
+      "--register_checksums to record the one you trust, or put the file in the manual "
+      "directory.")
+  assert http_server.requests == requests_before
 
 
 def test_a_builders_own_folder_in_manual_dir_comes_first(tmp_path, table, no_network):

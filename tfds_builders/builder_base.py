@@ -1,12 +1,14 @@
-"""What every tfds_builders builder shares: the user's mirrors and the way to its source files."""
+"""What every tfds_builders builder shares: the user's mirrors and the one way to its inputs."""
 
 from __future__ import annotations
 
 import os
 import pathlib
-from typing import Optional, Sequence
+from typing import Mapping, Optional, Sequence
 
-from tfds_builders import download
+import tensorflow_datasets as tfds
+
+from tfds_builders import download, sources
 
 PACKAGE_DIR = pathlib.Path(__file__).resolve().parent
 
@@ -20,7 +22,8 @@ def sample_sources_dir() -> pathlib.Path:
 LOCAL_SOURCES_INSTRUCTIONS = """\
 Optional: to build without any network access, put the source files in the manual directory
 (`--manual_dir DIR` for `tfds build`, or
-`download_config=tfds.download.DownloadConfig(manual_dir=DIR)`), named as on the official site:
+`download_config=tfds.download.DownloadConfig(manual_dir=DIR)`; a bucket path such as
+gs://bucket/dir works too), named as on the official site:
 {files}
 Files already decompressed (the same names without `.gz`) are accepted too, and so is a
 sub-folder named after the dataset (`DIR/{name}/`), looked in first. Files with the
@@ -30,17 +33,8 @@ TFDS_BUILDERS_MIRROR_{upper}=<base URL> or pass `builder_kwargs={{"mirrors": [<b
 """
 
 
-def manual_dir_of(dl_manager) -> Optional[pathlib.Path]:
-  """The manual directory when the user gave one that exists, else None (never raises)."""
-  try:
-    path = dl_manager.manual_dir
-  except (AssertionError, ValueError):
-    return None
-  return pathlib.Path(os.fspath(path)) if path else None
-
-
 class SourceFilesMixin:
-  """Adds the `mirrors=` builder argument and a `Fetcher` for the builder's source files.
+  """Adds the `mirrors=` builder argument and `self.resolve(dl_manager, table)`.
 
   Use as the first base of a `tfds.core.GeneratorBasedBuilder`:
   `tfds.builder("mnist_idx", mirrors=["https://my.host/mnist/"])`.
@@ -50,11 +44,48 @@ class SourceFilesMixin:
     if isinstance(mirrors, str):
       mirrors = [mirrors]
     self._user_mirrors = list(mirrors or ())
+    self._download_config = None
     super().__init__(**kwargs)
 
-  def fetcher(self, dl_manager, verify_local_hash: bool = True) -> download.Fetcher:
-    return download.Fetcher(self.name, manual_dir_of(dl_manager), dl_manager.download_dir,
-                            mirrors=self._user_mirrors, verify_local_hash=verify_local_hash)
+  @tfds.core.utils.classproperty
+  @classmethod
+  def _checksums_path(cls):
+    # TFDS reads (and with --register_checksums, first touches) the builder's table here; ours is
+    # checksums/<builder>.tsv, in TFDS's own format, rather than a file beside the code.
+    return download.checksums_path(cls.name)
+
+  def _download_and_prepare(self, dl_manager, download_config):
+    # The only place TFDS shows the user's download switches (manual_dir as given, download_mode,
+    # register_checksums, Beam options) to a builder.
+    self._download_config = download_config
+    self.resolver(dl_manager)  # a manual_dir that does not exist stops here, before any work
+    return super()._download_and_prepare(dl_manager, download_config)
+
+  def resolver(self, dl_manager) -> sources.Resolver:
+    config = self._download_config or tfds.download.DownloadConfig()
+    try:
+      # TFDS hands over only a manual_dir that exists and is not empty (and its test harness
+      # replaces this property with the dummy data folder).
+      manual_dir = dl_manager.manual_dir
+    except (AssertionError, ValueError):
+      # Missing or empty: the resolver names a missing one the user gave, and ignores TFDS's
+      # default <data_dir>/downloads/manual when nobody created it.
+      manual_dir = getattr(dl_manager, "_manual_dir", None)
+    return sources.Resolver(
+        self.name, manual_dir, dl_manager.download_dir,
+        manual_dir_given=config.manual_dir is not None, mirrors=self._user_mirrors,
+        force_redownload=config.download_mode == tfds.download.GenerateMode.FORCE_REDOWNLOAD,
+        register_checksums=config.register_checksums,
+        samples_dir=os.path.realpath(sample_sources_dir()))
+
+  def resolve(self, dl_manager, table: Mapping[str, sources.Input],
+              at_least_one_of: Sequence[str] = (), how_to_fix: str = ""):
+    """Every input of the table, found or downloaded (see `tfds_builders.sources`)."""
+    return self.resolver(dl_manager).resolve(table, at_least_one_of, how_to_fix)
+
+  def uses_beam(self) -> bool:
+    config = self._download_config
+    return bool(config is not None and (config.beam_runner or config.beam_options))
 
 
 def local_sources_instructions(builder_name: str, file_names: Sequence[str]) -> str:
@@ -63,5 +94,4 @@ def local_sources_instructions(builder_name: str, file_names: Sequence[str]) -> 
       name=builder_name)
 
 
-__all__ = ["SourceFilesMixin", "manual_dir_of", "local_sources_instructions",
-           "sample_sources_dir"]
+__all__ = ["SourceFilesMixin", "local_sources_instructions", "sample_sources_dir"]

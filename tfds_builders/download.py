@@ -1,21 +1,22 @@
-"""The one place that knows mirrors, local sources and checksum checks.
+"""Checksums and the HTTP side of getting a source: one verified fetch from one URL.
 
-Every builder describes its files as `SourceFile`s (a name and the ordered mirrors that serve it)
-and calls `Fetcher.get`. For each file, in order:
+Which file to fetch, and from where, is decided by `tfds_builders.sources.Resolver`; this module
+fetches one URL into the download cache so that nothing unverified ever becomes a source:
 
-1. `manual_dir`: a file with an accepted name (the official one, or the same without `.gz`/`.xz`)
-   is used as it is and no network request is made. Official names are checked against the
-   registered size and sha256; a mismatch is a warning naming the file, since a user may knowingly
-   keep a modified copy.
-2. The download cache (`<download_dir>/<builder>/<file>`) when a previous run left a verified copy.
-3. The mirrors: the user's own first (the `mirrors=` builder argument, then the environment
-   variables `TFDS_BUILDERS_MIRROR_<BUILDER>` and `TFDS_BUILDERS_MIRROR`), then the built-in ones.
-   An HTTP error, a timeout, a dropped connection or bytes that fail the size/sha256 check move on
-   to the next mirror; bad bytes are deleted. When every mirror fails, one `DownloadError` lists
-   each URL and why it failed.
+- the bytes go to a temporary `.<name>.<pid>.part` beside the destination and are renamed to the
+  file's name only after every check there is for them passed: size and sha256 where registered,
+  the published md5 where that is all there is, and the file's own content check (a full parse)
+  where no digest is published;
+- an HTML page served with status 200 is refused as soon as its first bytes arrive;
+- a body longer than the registered size, or than the source's size cap when none is registered,
+  is cut off (an endless body never fills the disk);
+- a mirror whose average rate stays below a floor over a window is given up (a server sending the
+  right Content-Length at 1 byte/s never trips a per-read timeout);
+- a `file://` URL that is not a regular file (a FIFO, a device) is refused before it is opened.
 
 Checksums live in `checksums/<builder>.tsv` in TFDS's own format (url, size, sha256, file name),
-one line per mirror URL.
+one line per mirror URL; `--register_checksums` appends the lines of files and mirrors fetched
+that were not registered yet.
 """
 
 from __future__ import annotations
@@ -28,12 +29,17 @@ import os
 import pathlib
 import re
 import socket
+import stat
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from typing import Dict, Iterable, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
-from tfds_builders.errors import DownloadError, ManualDirError
+from etils import epath
+
+from tfds_builders.errors import ConfigurationError, SourceFormatError
+from tfds_builders.formats import paths
 
 log = logging.getLogger("tfds_builders.download")
 
@@ -43,9 +49,16 @@ if not CHECKSUMS_DIR.is_dir():  # running from a source tree that was not instal
 
 MIRROR_ENV = "TFDS_BUILDERS_MIRROR"
 TIMEOUT_ENV = "TFDS_BUILDERS_TIMEOUT"
+MIN_RATE_ENV = "TFDS_BUILDERS_MIN_RATE"
+RATE_WINDOW_ENV = "TFDS_BUILDERS_RATE_WINDOW"
 DEFAULT_TIMEOUT = 60.0
+DEFAULT_MIN_RATE = 10 * 1024  # bytes per second
+DEFAULT_RATE_WINDOW = 30.0  # seconds
+# The cap on a body when no size is registered for the file (a source declares its own when it
+# knows better): no source of these datasets is larger without a registered size.
+DEFAULT_MAX_SIZE = 1 << 30
 _CHUNK = 1 << 20
-_COMPRESSED_SUFFIXES = (".gz", ".xz")
+_HTML_STARTS = (b"<!doctype html", b"<html", b"<head", b"<?xml")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -57,30 +70,32 @@ class Checksum:
 
 
 @dataclasses.dataclass(frozen=True)
-class SourceFile:
-  """A file a builder needs.
+class Limits:
+  """How long a mirror may take: seconds per read, and a floor on the average rate."""
+  timeout: float = DEFAULT_TIMEOUT
+  min_rate: float = DEFAULT_MIN_RATE
+  rate_window: float = DEFAULT_RATE_WINDOW
 
-  Attributes:
-    name: the official file name (what it is called on every mirror).
-    mirrors: base URLs that serve it, best first; the URL is base + name.
-    local_names: other names it may have on disk (default: the name without .gz/.xz, i.e. already
-      decompressed by the user or their browser).
-    md5: the published md5, for files that have no size and sha256 in the checksums table.
-  """
-  name: str
-  mirrors: Tuple[str, ...] = ()
-  local_names: Tuple[str, ...] = ()
-  md5: Optional[str] = None
+  @classmethod
+  def from_env(cls) -> "Limits":
+    return cls(_number_from_env(TIMEOUT_ENV, DEFAULT_TIMEOUT, "seconds per read"),
+               _number_from_env(MIN_RATE_ENV, DEFAULT_MIN_RATE, "bytes per second"),
+               _number_from_env(RATE_WINDOW_ENV, DEFAULT_RATE_WINDOW, "seconds"))
 
-  def urls(self) -> List[str]:
-    return [join_url(base, self.name) for base in self.mirrors]
 
-  def accepted_names(self) -> List[str]:
-    names = [self.name, *self.local_names]
-    for suffix in _COMPRESSED_SUFFIXES:
-      if self.name.endswith(suffix) and self.name[:-len(suffix)] not in names:
-        names.append(self.name[:-len(suffix)])
-    return names
+def _number_from_env(name: str, default: float, unit: str) -> float:
+  text = os.environ.get(name, "").strip()
+  if not text:
+    return default
+  try:
+    value = float(text)
+  except ValueError:
+    value = float("nan")
+  if not value >= 0 or value == float("inf"):
+    raise ConfigurationError(
+        f"the environment variable {name}={text!r} is not a number of {unit}; set it to a "
+        f"positive number (default {default:g}) or unset it")
+  return value
 
 
 def join_url(base: str, name: str) -> str:
@@ -104,19 +119,39 @@ def load_checksums(path: os.PathLike) -> Dict[str, Tuple[Checksum, str]]:
   return entries
 
 
-def checksums_for(builder_name: str) -> Dict[str, Checksum]:
+def checksums_path(builder_name: str, checksums_dir: Optional[os.PathLike] = None) -> pathlib.Path:
+  return pathlib.Path(checksums_dir or CHECKSUMS_DIR) / f"{builder_name}.tsv"
+
+
+def checksums_for(builder_name: str,
+                  checksums_dir: Optional[os.PathLike] = None) -> Dict[str, Checksum]:
   """File name -> Checksum for a builder, from checksums/<builder>.tsv.
 
   Every mirror URL of a file must register the same bytes; a disagreement is a bug in the table.
   """
   by_name: Dict[str, Checksum] = {}
-  path = CHECKSUMS_DIR / f"{builder_name}.tsv"
+  path = checksums_path(builder_name, checksums_dir)
   if not path.exists():
     return by_name
   for url, (checksum, name) in load_checksums(path).items():
     if by_name.setdefault(name, checksum) != checksum:
       raise ValueError(f"{path}: {url} registers different bytes for {name} than another mirror")
   return by_name
+
+
+def register_checksum(builder_name: str, url: str, name: str, size: int, sha256: str,
+                      checksums_dir: Optional[os.PathLike] = None) -> bool:
+  """Appends url's line to the builder's table unless the URL is registered; True if added."""
+  path = checksums_path(builder_name, checksums_dir)
+  if path.exists() and url in load_checksums(path):
+    return False
+  path.parent.mkdir(parents=True, exist_ok=True)
+  text = path.read_text(encoding="utf-8") if path.exists() else ""
+  if text and not text.endswith("\n"):
+    text += "\n"
+  path.write_text(f"{text}{url}\t{size}\t{sha256}\t{name}\n", encoding="utf-8")
+  log.info("Registered %s (%d bytes, sha256 %s) in %s", url, size, sha256, path)
+  return True
 
 
 def user_mirrors(builder_name: str, explicit: Optional[Sequence[str]] = None) -> List[str]:
@@ -137,8 +172,8 @@ def _split(value: str) -> List[str]:
   return [v for v in re.split(r"[\s,]+", value) if v]
 
 
-class _Digests:
-  """sha256 and md5 of a stream of chunks, computed in one pass."""
+class Digests:
+  """Size, sha256 and md5 of a stream of chunks, computed in one pass."""
 
   def __init__(self):
     self.size = 0
@@ -146,9 +181,9 @@ class _Digests:
     self._md5 = hashlib.md5()
 
   @classmethod
-  def of_file(cls, path: os.PathLike) -> "_Digests":
+  def of_file(cls, path: paths.PathLike) -> "Digests":
     digests = cls()
-    with open(path, "rb") as f:
+    with paths.open_binary(path) as f:
       while chunk := f.read(_CHUNK):
         digests.update(chunk)
     return digests
@@ -174,19 +209,20 @@ class _Digests:
     return None
 
 
-def mismatch(path: os.PathLike, expected: Checksum, hash_contents: bool = True) -> Optional[str]:
+def mismatch(path: paths.PathLike, expected: Checksum,
+             hash_contents: bool = True) -> Optional[str]:
   """Why a file does not match its registered checksum, or None when it does."""
-  actual_size = os.path.getsize(path)
+  actual_size = paths.size_of(path)
   if expected.size is not None and actual_size != expected.size:
     return f"size is {actual_size} bytes, the registered size is {expected.size}"
   if not hash_contents:
     return None
-  return _Digests.of_file(path).problem(expected)
+  return Digests.of_file(path).problem(expected)
 
 
-def registered_elsewhere(path: os.PathLike, builder_name: str) -> Optional[Tuple[str, str]]:
+def registered_elsewhere(path: paths.PathLike, builder_name: str) -> Optional[Tuple[str, str]]:
   """(builder, file name) when the file's bytes are the ones another builder registers."""
-  size = os.path.getsize(path)
+  size = paths.size_of(path)
   others = []
   for table in sorted(CHECKSUMS_DIR.glob("*.tsv")):
     if table.stem == builder_name:
@@ -196,57 +232,136 @@ def registered_elsewhere(path: os.PathLike, builder_name: str) -> Optional[Tuple
         others.append((checksum.sha256, table.stem, name))
   if not others:
     return None
-  digest = _Digests.of_file(path).sha256
+  digest = Digests.of_file(path).sha256
   for sha256, owner, name in others:
     if sha256 == digest:
       return owner, name
   return None
 
 
-def fetch_url(url: str, dest: pathlib.Path, expected: Optional[Checksum],
-              timeout: float) -> None:
-  """Downloads url to dest, verifying the bytes; raises OSError/ValueError with the reason.
+class MirrorRefused(Exception):
+  """A mirror's answer that is not the file, in words a user can act on."""
+
+
+def _refuse_special_file_url(url: str) -> None:
+  parsed = urllib.parse.urlparse(url)
+  if parsed.scheme != "file":
+    return
+  local = urllib.request.url2pathname(parsed.path)
+  try:
+    mode = os.stat(local).st_mode
+  except FileNotFoundError:
+    raise MirrorRefused(f"no such file ({local})") from None
+  if not stat.S_ISREG(mode):
+    kind = ("a FIFO" if stat.S_ISFIFO(mode) else "a directory" if stat.S_ISDIR(mode) else
+            "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else
+            "a socket" if stat.S_ISSOCK(mode) else "not a regular file")
+    raise MirrorRefused(f"{local} is {kind}, not a regular file; refusing to read it")
+
+
+def _looks_like_html(head: bytes) -> bool:
+  return head.lstrip()[:20].lower().startswith(_HTML_STARTS)
+
+
+def remove_stale_parts(dest: epath.Path) -> None:
+  """Deletes `.part` files that killed downloads of `dest` left behind.
+
+  A local `.part` whose process is still alive is another download under way and is kept; in a
+  bucket the process cannot be asked, and every `.part` of the file is stale by then.
+  """
+  for part in dest.parent.glob(f".{dest.name}.*.part"):
+    pid = part.name[len(dest.name) + 2:-len(".part")]
+    if paths.is_local(part) and pid.isdigit() and int(pid) != os.getpid():
+      try:
+        os.kill(int(pid), 0)
+        continue  # alive
+      except ProcessLookupError:
+        pass
+      except PermissionError:
+        continue  # alive, someone else's
+    log.info("Removing %s, left by an interrupted download", part)
+    part.unlink(missing_ok=True)
+
+
+def fetch_url(url: str, dest: epath.Path, expected: Optional[Checksum], limits: Limits,
+              max_size: Optional[int] = None,
+              check: Optional[Callable[[epath.Path], None]] = None) -> Digests:
+  """Downloads url to dest, verifying the bytes; raises with the reason when they are not it.
 
   The bytes go to a temporary file beside dest and are renamed only once verified, so a failed or
   interrupted download never leaves a file that looks complete.
   """
-  tmp = dest.with_name(f".{dest.name}.{os.getpid()}.part")
+  _refuse_special_file_url(url)
+  tmp = dest.parent / f".{dest.name}.{os.getpid()}.part"
+  size_known = expected is not None and expected.size is not None
+  cap = expected.size if size_known else (max_size or DEFAULT_MAX_SIZE)
   try:
     request = urllib.request.Request(url, headers={"User-Agent": "tfds_builders"})
-    with urllib.request.urlopen(request, timeout=timeout) as response:
-      announced = response.headers.get("Content-Length") if hasattr(response, "headers") else None
-      size_known = expected is not None and expected.size is not None
-      if size_known and announced is not None and announced.isdigit() and int(
-          announced) != expected.size:
-        raise ValueError(f"server announces {announced} bytes, the registered size is "
-                         f"{expected.size}")
-      digests = _Digests()
-      with open(tmp, "wb") as out:
-        while True:
-          chunk = response.read(_CHUNK)
-          if not chunk:
-            break
-          digests.update(chunk)
-          out.write(chunk)
-          if size_known and digests.size > expected.size:
-            raise ValueError(f"server sent more than the registered {expected.size} bytes")
+    with urllib.request.urlopen(request, timeout=limits.timeout) as response:
+      headers = getattr(response, "headers", None)
+      announced = headers.get("Content-Length") if headers is not None else None
+      content_type = (headers.get("Content-Type") or "") if headers is not None else ""
+      if not dest.name.endswith((".html", ".htm")) and content_type.startswith("text/html"):
+        raise MirrorRefused(f"the server sent an HTML page (Content-Type {content_type}), not "
+                            f"{dest.name}")
+      if announced is not None and announced.isdigit() and int(announced) > cap:
+        what = "the registered size" if size_known else "this source's size cap"
+        raise ValueError(f"server announces {announced} bytes, {what} is {cap}")
+      digests = _copy_body(response, tmp, dest.name, cap, size_known, limits)
     if announced is not None and announced.isdigit() and digests.size != int(announced):
       raise ValueError(f"connection closed after {digests.size} of {announced} bytes "
                        "(truncated body)")
     problem = digests.problem(expected) if expected is not None else None
     if problem:
       raise ValueError(problem)
-    if expected is None:
-      log.warning("%s has no registered checksum: downloaded from %s without verification",
-                  dest.name, url)
-    os.replace(tmp, dest)
+    if check is not None:
+      try:
+        check(tmp)
+      except SourceFormatError as e:
+        raise ValueError(f"the content is not {dest.name}: {e.problem}") from e
+    tmp.replace(dest)
+    return digests
   finally:
     if tmp.exists():
       tmp.unlink()
 
 
+def _copy_body(response, tmp: epath.Path, name: str, cap: int, size_known: bool,
+               limits: Limits) -> Digests:
+  """Copies the body to tmp in small reads, checking size, rate and the first bytes."""
+  digests = Digests()
+  # read1 returns what has arrived, so a trickling server is noticed between its bytes.
+  read = getattr(response, "read1", None) or response.read
+  window_start, window_bytes = time.monotonic(), 0
+  with tmp.open("wb") as out:
+    while True:
+      chunk = read(_CHUNK)
+      if not chunk:
+        break
+      if digests.size == 0 and not name.endswith((".html", ".htm")) and _looks_like_html(chunk):
+        raise MirrorRefused(f"the server sent an HTML page, not {name} (an error, login or "
+                            "moved page served with status 200)")
+      digests.update(chunk)
+      out.write(chunk)
+      if digests.size > cap:
+        what = f"the registered {cap} bytes" if size_known else (
+            f"{cap} bytes, this source's size cap (an endless body?)")
+        raise ValueError(f"server sent more than {what}")
+      now = time.monotonic()
+      if now - window_start >= limits.rate_window:
+        rate = (digests.size - window_bytes) / (now - window_start)
+        if rate < limits.min_rate:
+          raise MirrorRefused(
+              f"too slow: {rate:.0f} bytes/s over the last {now - window_start:.0f} s, below the "
+              f"floor of {limits.min_rate:.0f} bytes/s ({MIN_RATE_ENV}, {RATE_WINDOW_ENV})")
+        window_start, window_bytes = now, digests.size
+  return digests
+
+
 def describe_failure(e: BaseException) -> str:
   """A short reason for a failed URL, in the words a user can act on."""
+  if isinstance(e, MirrorRefused):
+    return str(e)
   if isinstance(e, urllib.error.HTTPError):
     return f"HTTP {e.code} {e.reason}"
   if isinstance(e, urllib.error.URLError):
@@ -267,97 +382,4 @@ def describe_failure(e: BaseException) -> str:
   return f"{e.__class__.__name__}: {e}"
 
 
-def download(source: SourceFile, dest_dir: pathlib.Path, urls: Sequence[str],
-             expected: Optional[Checksum], timeout: Optional[float] = None) -> pathlib.Path:
-  """Tries each URL in order; returns the verified file or raises DownloadError."""
-  if timeout is None:
-    timeout = float(os.environ.get(TIMEOUT_ENV, DEFAULT_TIMEOUT))
-  dest_dir.mkdir(parents=True, exist_ok=True)
-  dest = dest_dir / source.name
-  attempts = []
-  for url in urls:
-    try:
-      log.info("Downloading %s from %s", source.name, url)
-      fetch_url(url, dest, expected, timeout)
-      return dest
-    except (OSError, ValueError, http.client.HTTPException) as e:
-      reason = describe_failure(e)
-      log.warning("%s failed: %s; trying the next mirror", url, reason)
-      attempts.append((url, reason))
-  raise DownloadError(
-      source.name, attempts,
-      hint=(f"Put a copy of {source.name} in the manual directory (--manual_dir), or name a "
-            f"mirror that has it with the {MIRROR_ENV}_<BUILDER> environment variable."))
-
-
-class Fetcher:
-  """Finds or downloads a builder's source files (see the module docstring for the order)."""
-
-  def __init__(self, builder_name: str, manual_dir: Optional[os.PathLike],
-               download_dir: Optional[os.PathLike], mirrors: Optional[Sequence[str]] = None,
-               verify_local_hash: bool = True, timeout: Optional[float] = None):
-    self.builder_name = builder_name
-    self.manual_dir = pathlib.Path(manual_dir) if manual_dir else None
-    self.download_dir = pathlib.Path(download_dir) / builder_name if download_dir else None
-    self.mirrors = list(mirrors or ())
-    self.checksums = checksums_for(builder_name)
-    self.verify_local_hash = verify_local_hash
-    self.timeout = timeout
-
-  def find_local(self, source: SourceFile) -> Optional[pathlib.Path]:
-    """The file in manual_dir under one of its accepted names, or None.
-
-    `manual_dir/<builder>/` is looked in before `manual_dir/` itself, so that one manual directory
-    can hold several datasets whose files share names (MNIST, Fashion-MNIST and KMNIST all have a
-    `train-images-idx3-ubyte.gz`).
-    """
-    if self.manual_dir is None or not self.manual_dir.is_dir():
-      return None
-    for folder in (self.manual_dir / self.builder_name, self.manual_dir):
-      for name in source.accepted_names():
-        path = folder / name
-        if path.is_file():
-          self._check_local(path, name, source)
-          return path
-    return None
-
-  def _check_local(self, path: pathlib.Path, name: str, source: SourceFile) -> None:
-    expected = self.checksums.get(name)
-    if expected is None and name == source.name and source.md5:
-      expected = Checksum(None, None, source.md5)
-    if expected is None:
-      return
-    problem = mismatch(path, expected, self.verify_local_hash)
-    if not problem:
-      return
-    if self.verify_local_hash:
-      owner = registered_elsewhere(path, self.builder_name)
-      if owner:
-        raise ManualDirError(
-            f"{path} is {owner[0]}'s {owner[1]}, not {self.builder_name}'s: several datasets use "
-            f"this file name. Put each dataset's files in its own folder, "
-            f"{self.manual_dir / self.builder_name}{os.sep} for this one.")
-    log.warning("%s does not match the official %s (%s); using it as it is, since it "
-                "was put in the manual directory on purpose", path, name, problem)
-
-  def get(self, source: SourceFile) -> pathlib.Path:
-    local = self.find_local(source)
-    if local is not None:
-      return local
-    expected = self.checksums.get(source.name)
-    if expected is None and source.md5:
-      expected = Checksum(None, None, source.md5)
-    if self.download_dir is not None:
-      cached = self.download_dir / source.name
-      if cached.is_file() and (expected is None or mismatch(cached, expected) is None):
-        return cached
-    else:
-      raise DownloadError(source.name, [], hint="No download directory was given.")
-    urls = [join_url(base, source.name) for base in user_mirrors(self.builder_name, self.mirrors)]
-    urls += [u for u in source.urls() if u not in urls]
-    if not urls:
-      raise DownloadError(source.name, [], hint="No mirror is known for it.")
-    return download(source, self.download_dir, urls, expected, self.timeout)
-
-  def get_all(self, sources: Iterable[SourceFile]) -> Dict[str, pathlib.Path]:
-    return {s.name: self.get(s) for s in sources}
+FETCH_ERRORS = (OSError, ValueError, http.client.HTTPException, MirrorRefused)

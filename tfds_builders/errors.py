@@ -40,7 +40,8 @@ class DownloadError(TfdsBuildersError, OSError):
   def __init__(self, file_name: str, attempts: Sequence[Tuple[str, str]], hint: str = ""):
     self.file_name = file_name
     self.attempts = list(attempts)
-    lines = [f"Could not download {file_name}: every mirror failed."]
+    lines = [f"Could not download {file_name}: every mirror failed." if self.attempts else
+             f"Could not download {file_name}."]
     for url, reason in self.attempts:
       lines.append(f"  - {url}: {reason}")
     if hint:
@@ -50,3 +51,7 @@ class DownloadError(TfdsBuildersError, OSError):
 
 class ManualDirError(TfdsBuildersError, FileNotFoundError):
   """Files a builder needs are not in the manual directory (or are misnamed)."""
+
+
+class ConfigurationError(TfdsBuildersError, ValueError):
+  """A setting (an environment variable, a builder argument) has a value that cannot be used."""

@@ -21,7 +21,8 @@ import tfds_builders  # noqa: F401  (registers the builders)
 from conftest import DUMMY_DATA
 from imagenet.test_ilsvrc2012 import generate, manual_dir_with
 from tfds_builders import download
-from tfds_builders.download import Checksum, Fetcher, SourceFile
+from tfds_builders.download import Checksum, Limits
+from tfds_builders.sources import Resolver, SourceFile
 from tfds_builders.errors import SourceFormatError
 from tfds_builders.formats import idx
 from tfds_builders.formats.idx import idx_bytes
@@ -60,7 +61,7 @@ NAME = "train-labels-idx1-ubyte.gz"
 
 @pytest.fixture
 def toy_table(monkeypatch):
-  monkeypatch.setattr(download, "checksums_for", lambda name: {
+  monkeypatch.setattr(download, "checksums_for", lambda name, checksums_dir=None: {
       NAME: Checksum(len(GOOD), hashlib.sha256(GOOD).hexdigest())} if name == "toy" else {})
   monkeypatch.delenv("TFDS_BUILDERS_MIRROR", raising=False)
   monkeypatch.delenv("TFDS_BUILDERS_MIRROR_TOY", raising=False)
@@ -83,7 +84,8 @@ def test_each_failing_mirror_falls_back_to_a_good_one_and_keeps_no_bad_bytes(
   http_server.route(f"/bad/{NAME}", **BAD_MIRRORS[fault])
   http_server.route(f"/good/{NAME}", body=GOOD)
   source = SourceFile(NAME, (http_server.url("/bad/"), http_server.url("/good/")))
-  fetcher = Fetcher("toy", tmp_path / "manual", tmp_path / "downloads", timeout=1)
+  fetcher = Resolver("toy", tmp_path / "manual", tmp_path / "downloads", manual_dir_given=False,
+                     limits=Limits(timeout=1))
   path = fetcher.get(source)
   assert path == tmp_path / "downloads" / "toy" / NAME and path.read_bytes() == GOOD
   assert http_server.requests == [f"/bad/{NAME}", f"/good/{NAME}"]

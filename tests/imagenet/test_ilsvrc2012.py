@@ -194,8 +194,8 @@ def test_missing_and_misnamed_inputs_are_listed_in_one_error(tmp_path):
     build(manual, tmp_path / "data")
   d = manual
   assert str(e.value) == f"""\
-ilsvrc2012: the ImageNet files are missing or misnamed in {d}.
-Looked for (each split is optional, at least one is needed; the devkit is optional):
+ilsvrc2012: input files are missing or misnamed in {d}.
+Looked for:
   train: {d}/ILSVRC2012_img_train.tar or {d}/train/<wnid>/*.JPEG -- not found
   validation: {d}/ILSVRC2012_img_val.tar or {d}/val/ (flat, or in <wnid>/ folders) -- not found
   test: {d}/ILSVRC2012_img_test_v10102019.tar, {d}/ILSVRC2012_img_test.tar or {d}/test/*.JPEG \
@@ -203,12 +203,13 @@ Looked for (each split is optional, at least one is needed; the devkit is option
   devkit: {d}/ILSVRC2012_devkit_t12.tar.gz, {d}/ILSVRC2012_devkit_t12.tar or \
 {d}/ILSVRC2012_devkit_t12/data/ -- not found
 Found instead:
-  ILSVRC2012_img_train.tar.crdownload: an unfinished download: finish or restart it
-  ilsvrc2012_img_val.zip: looks like the validation input under another name: rename it to \
-ILSVRC2012_img_val.tar if it is that file
+  {d}/ILSVRC2012_img_train.tar.crdownload: an unfinished download: finish or restart it
+  {d}/ilsvrc2012_img_val.zip: looks like ILSVRC2012_img_val.tar under another name: rename it \
+to ILSVRC2012_img_val.tar if it is that file
 How to fix: download the archives from https://image-net.org/download-images (registration \
 needed) and put them, with exactly the names above, in the manual directory (--manual_dir, or \
-DownloadConfig(manual_dir=...)); an extracted tree in the folders above works too."""
+DownloadConfig(manual_dir=...)); an extracted tree in the folders above works too. Each split is \
+optional, at least one is needed; the devkit is optional."""
 
 
 def test_a_misnamed_file_stops_the_build_even_when_another_split_is_there(tmp_path):
@@ -216,16 +217,16 @@ def test_a_misnamed_file_stops_the_build_even_when_another_split_is_there(tmp_pa
   os.symlink(SOURCES / "ILSVRC2012_img_val.tar", manual / "ILSVRC2012_img_val (1).tar")
   with pytest.raises(ManualDirError) as e:
     build(manual, tmp_path / "data")
-  assert "train: " in str(e.value) and "-- found ILSVRC2012_img_train.tar" in str(e.value)
-  assert ("  ILSVRC2012_img_val (1).tar: looks like the validation input under another name: "
-          "rename it to ILSVRC2012_img_val.tar if it is that file") in str(e.value)
+  assert f"-- found {manual}/ILSVRC2012_img_train.tar\n" in str(e.value)
+  assert (f"  {manual}/ILSVRC2012_img_val (1).tar: looks like ILSVRC2012_img_val.tar under "
+          "another name: rename it to ILSVRC2012_img_val.tar if it is that file") in str(e.value)
 
 
 def test_empty_manual_dir(tmp_path):
   manual = tmp_path / "manual"
   manual.mkdir()
-  with pytest.raises(ManualDirError, match="Found instead:\n  nothing that looks like an "
-                     "ILSVRC2012 file\n"):
+  with pytest.raises(ManualDirError, match="Found instead:\n  nothing that looks like one of "
+                     "these files\nHow to fix: download the archives"):
     build(manual, tmp_path / "data")
 
 

@@ -67,7 +67,8 @@ def test_beam_options_without_apache_beam_installed_say_how_to_install(monkeypat
   monkeypatch.delitem(sys.modules, "tfds_builders.imagenet.beam_generation", raising=False)
   monkeypatch.delattr(tfds_builders.imagenet, "beam_generation", raising=False)
   builder = tfds.builder("ilsvrc2012")
-  builder._use_beam = True  # what _generate_splits sets when beam options are given
+  # What download_and_prepare hands the builder when Beam options are given.
+  builder._download_config = tfds.download.DownloadConfig(beam_options=object())
   with pytest.raises(ImportError, match=r"apache-beam is not installed\. Install it with "
                      r"`pip install 'tfds_builders\[beam\]'`, or build without Beam options"):
     builder._generate_examples([])

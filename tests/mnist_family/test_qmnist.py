@@ -1,5 +1,6 @@
 """qmnist: both configs on the generated files, every extended column, test10k/test50k, md5."""
 
+import hashlib
 import lzma
 
 import numpy as np
@@ -7,7 +8,7 @@ import pytest
 import tensorflow_datasets as tfds
 
 import tfds_builders  # noqa: F401  (registers the builders)
-from tfds_builders.download import Fetcher, SourceFile
+from tfds_builders.sources import Resolver, SourceFile
 from tfds_builders.errors import DownloadError, SourceFormatError
 from tfds_builders.formats.idx import read_idx
 from tfds_builders.mnist_family import qmnist
@@ -104,7 +105,7 @@ def test_xnist_md5_mismatch_of_a_download_deletes_it_and_fails(tmp_path):
   mirror = tmp_path / "mirror"
   mirror.mkdir()
   (mirror / name).write_bytes(lzma.compress(b"not the real file"))
-  fetcher = Fetcher("qmnist", None, tmp_path / "downloads")
+  fetcher = Resolver("qmnist", None, tmp_path / "downloads")
   with pytest.raises(DownloadError, match="the published md5 is 5ed0e788978e45d4a8bd4b7caec3d79d"):
     fetcher.get(SourceFile(name, (mirror.as_uri() + "/",), md5=qmnist.MD5[name]))
   assert list((tmp_path / "downloads" / "qmnist").iterdir()) == []
@@ -113,9 +114,12 @@ def test_xnist_md5_mismatch_of_a_download_deletes_it_and_fails(tmp_path):
 def test_xnist_md5_mismatch_in_manual_dir_is_a_warning(tmp_path, caplog):
   name = "xnist-labels-idx2-int.xz"
   (tmp_path / name).write_bytes(b"a local copy")
-  fetcher = Fetcher("qmnist", tmp_path, tmp_path / "downloads")
+  fetcher = Resolver("qmnist", tmp_path, tmp_path / "downloads")
   assert fetcher.get(SourceFile(name, (), md5=qmnist.MD5[name])) == tmp_path / name
-  assert "does not match the official xnist-labels-idx2-int.xz (md5 is" in caplog.text
+  assert (f"qmnist: 1 file(s) in the manual directory differ from the official ones and are "
+          f"used as they are (put there on purpose?):\n  {tmp_path / name} (md5 is "
+          f"{hashlib.md5(b'a local copy').hexdigest()}, the published md5 is "
+          "5ed0e788978e45d4a8bd4b7caec3d79d)") in caplog.messages
 
 
 def generate(tmp_path, images, labels):

@@ -8,6 +8,10 @@ Routes map a path to a behaviour, so one server can play every kind of broken mi
       server.route("/c/file.gz", behaviour="reset")         # connection reset mid-response
       server.route("/d/file.gz", behaviour="hang")          # accepts, never answers
       server.route("/e/file.gz", body=b"...", behaviour="truncate")  # short body, full length
+      server.route("/f/file.gz", body=b"...", behaviour="no_length")  # body ends the connection
+      server.route("/g/file.gz", behaviour="endless")       # no length, bytes until the client goes
+      server.route("/h/file.gz", body=b"...", behaviour="trickle", delay=0.05)  # a byte at a time
+      server.route("/i/file.csv", body=b"<html>...", content_type="text/html")
       urls = server.url("/a/file.gz")
 
 It never talks to any other address. `requests` records every path asked for.
@@ -55,9 +59,37 @@ class _Handler(http.server.BaseHTTPRequestHandler):
       self.connection.close()
       self.close_connection = True
       return
+    if behaviour in ("no_length", "endless"):
+      # An HTTP/1.0-style body: no Content-Length, it ends when the server closes the connection.
+      self.send_response(200)
+      self.send_header("Connection", "close")
+      self.end_headers()
+      self.close_connection = True
+      if behaviour == "no_length":
+        self.wfile.write(body)
+        return
+      deadline = time.monotonic() + spec.get("seconds", 20)
+      try:
+        while time.monotonic() < deadline and not server.stop_event.is_set():
+          self.wfile.write(b"0" * 65536)
+      except (BrokenPipeError, ConnectionResetError):
+        pass
+      return
     self.send_response(200)
     self.send_header("Content-Length", str(spec.get("length", len(body))))
+    if spec.get("content_type"):
+      self.send_header("Content-Type", spec["content_type"])
     self.end_headers()
+    if behaviour == "trickle":
+      try:
+        for i in range(len(body)):
+          if server.stop_event.wait(spec.get("delay", 0.05)):
+            return
+          self.wfile.write(body[i:i + 1])
+          self.wfile.flush()
+      except (BrokenPipeError, ConnectionResetError):
+        pass
+      return
     if behaviour == "truncate":
       self.wfile.write(body[: len(body) // 2])
       self.wfile.flush()

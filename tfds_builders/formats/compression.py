@@ -16,6 +16,7 @@ import zlib
 from typing import BinaryIO, Iterator, Optional, Union
 
 from tfds_builders.errors import SourceFormatError
+from tfds_builders.formats import paths
 
 GZIP_MAGIC = b"\x1f\x8b"
 XZ_MAGIC = b"\xfd7zXZ\x00"
@@ -156,7 +157,7 @@ def open_source(source: Source) -> Iterator[SourceStream]:
   name = source_name(source)
   if isinstance(source, (str, os.PathLike)):
     try:
-      raw = open(source, "rb")
+      raw = paths.open_binary(source)
     except FileNotFoundError as e:
       raise SourceFormatError(name, "file not found") from e
     except IsADirectoryError as e:

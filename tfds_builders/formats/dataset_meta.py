@@ -13,6 +13,7 @@ import pathlib
 from typing import List, Optional, Sequence
 
 from tfds_builders.errors import SourceFormatError
+from tfds_builders.formats import paths
 
 META_JSON = "dataset_meta.json"
 LABELS_TXT = "labels.txt"
@@ -51,7 +52,7 @@ def _names_from_json(path: pathlib.Path) -> Optional[List[str]]:
 def read_class_names(folder: os.PathLike,
                      default: Optional[Sequence[str]] = DEFAULT_NAMES) -> Optional[List[str]]:
   """The class names a Datumaro folder declares, or `default` when it declares none."""
-  folder = pathlib.Path(folder)
+  folder = paths.as_path(folder)  # a bucket folder too (gs://...)
   names = None
   if (folder / META_JSON).is_file():
     names = _names_from_json(folder / META_JSON)

@@ -15,13 +15,13 @@ from __future__ import annotations
 import dataclasses
 import io
 import os
-import pathlib
 import posixpath
 import re
 import tarfile
-from typing import BinaryIO, Iterator, List, Tuple
+from typing import BinaryIO, Dict, Iterator, List, Optional, Tuple
 
 from tfds_builders.errors import SourceFormatError
+from tfds_builders.formats import paths
 
 WNID_RE = re.compile(r"^n\d{8}$")
 VAL_NAME_RE = re.compile(r"^ILSVRC2012_val_(\d{8})\.JPEG$")
@@ -77,12 +77,18 @@ def list_members(path: os.PathLike) -> List[Member]:
   the end of the file, or a header is damaged), naming the member.
   """
   archive = os.fspath(path)
-  file_size = os.path.getsize(archive)
+  file_size = paths.size_of(archive)
   members: List[Member] = []
-  try:
-    tar = tarfile.open(archive, mode="r:")
-  except tarfile.TarError as e:
-    raise SourceFormatError(archive, f"is not a readable tar archive ({e})") from e
+  with paths.open_binary(archive) as f:
+    try:
+      tar = tarfile.open(fileobj=f, mode="r:")
+    except tarfile.TarError as e:
+      raise SourceFormatError(archive, f"is not a readable tar archive ({e})") from e
+    _list_into(members, tar, archive, file_size)
+  return members
+
+
+def _list_into(members: List[Member], tar: tarfile.TarFile, archive: str, file_size: int) -> None:
   with tar:
     while True:
       try:
@@ -99,14 +105,13 @@ def list_members(path: os.PathLike) -> List[Member]:
             archive, f"truncated: member {info.name} needs bytes up to {info.offset_data + info.size}"
             f" but the file has {file_size}; copy or download it again")
       members.append(Member(archive, info.name, info.offset_data, info.size))
-  return members
 
 
 def read_members(members: List[Member]) -> Iterator[Tuple[Member, bytes]]:
   """The data of members of one archive, read by seeking (members need not be in order)."""
   if not members:
     return
-  with open(members[0].archive, "rb") as f:
+  with paths.open_binary(members[0].archive) as f:
     for member in members:
       f.seek(member.offset)
       data = f.read(member.size)
@@ -140,7 +145,7 @@ class _Window(io.RawIOBase):
 def iter_inner_tar(inner: Member) -> Iterator[Tuple[str, bytes]]:
   """(file name, bytes) of every image in an inner tar, streamed from the outer archive."""
   where = str(inner)
-  with open(inner.archive, "rb") as f:
+  with paths.open_binary(inner.archive) as f:
     window = io.BufferedReader(_Window(f, inner.offset, inner.size), buffer_size=1 << 20)
     yield from iter_tar_stream(window, where)
 
@@ -197,31 +202,86 @@ def validation_index(file_name: str, where: str) -> int:
   return int(match.group(1))
 
 
-# Extracted trees, as labs keep them: train/<wnid>/*.JPEG, val/ flat or val/<wnid>/*.JPEG, test/.
+# Extracted trees, as labs and torchvision keep them: train/<wnid>/*.JPEG, and one level down,
+# train/<wnid>/<wnid>/*.JPEG (what untarring each inner class tar into a folder of its own name
+# gives, and what torchvision's tests write); val/ flat or val/<wnid>/*.JPEG; test/ flat.
 
 
-def images_in(folder: pathlib.Path) -> List[pathlib.Path]:
-  return sorted(p for p in folder.iterdir() if p.is_file() and p.name.endswith(IMAGE_SUFFIXES))
+@dataclasses.dataclass
+class TreeScan:
+  """What a walk over an extracted tree read, and what it passed over (never silently).
+
+  Attributes:
+    images: (wnid of the folder or '', image path) in sorted order.
+    skipped: reason -> paths not read (files that are not images, folders nested too deep).
+  """
+  images: List[Tuple[str, paths.epath.Path]] = dataclasses.field(default_factory=list)
+  skipped: Dict[str, List[str]] = dataclasses.field(default_factory=dict)
+
+  def skip(self, reason: str, path) -> None:
+    self.skipped.setdefault(reason, []).append(os.fspath(path))
+
+  def summary(self, root) -> Optional[str]:
+    """One line counting what was passed over, or None when everything was read."""
+    if not self.skipped:
+      return None
+    parts = [f"{len(found)} {reason} (e.g. {found[0]})"
+             for reason, found in sorted(self.skipped.items())]
+    return f"{root}: read {len(self.images)} images; not read: " + "; ".join(parts)
 
 
-def train_tree_classes(root: os.PathLike) -> List[pathlib.Path]:
-  """The `<wnid>/` folders of an extracted train tree, sorted; anything else is an error."""
-  root = pathlib.Path(root)
-  folders = sorted(p for p in root.iterdir() if p.is_dir())
+_NOT_IMAGE = "files that are not .JPEG images"
+_TOO_DEEP = "folders nested deeper than <wnid>/<folder>/"
+
+
+def _scan_class_folder(scan: TreeScan, folder, wnid: str, depth: int) -> None:
+  """Images of a <wnid>/ folder and of its sub-folders one level down."""
+  for entry in sorted(paths.as_path(folder).iterdir()):
+    if entry.is_dir():
+      if depth == 0:
+        if WNID_RE.match(entry.name) and entry.name != wnid:
+          raise SourceFormatError(
+              entry, f"is a folder of class {entry.name} inside the folder of class {wnid}: "
+              "which label its images have is ambiguous")
+        _scan_class_folder(scan, entry, wnid, depth + 1)
+      else:
+        scan.skip(_TOO_DEEP, entry)
+    elif entry.name.endswith(IMAGE_SUFFIXES):
+      scan.images.append((wnid, entry))
+    else:
+      scan.skip(_NOT_IMAGE, entry)
+
+
+def train_tree(root: os.PathLike) -> TreeScan:
+  """The images of an extracted train tree: only <wnid>/ folders at the top, sorted."""
+  root = paths.as_path(root)
+  entries = sorted(root.iterdir())
+  folders = [p for p in entries if p.is_dir()]
   bad = [p.name for p in folders if not WNID_RE.match(p.name)]
   if bad or not folders:
     raise SourceFormatError(
         root, f"an extracted train tree must hold only <wnid>/ folders (like n01440764/); found "
         f"{bad[:5] if bad else 'none'}")
-  return folders
+  scan = TreeScan()
+  for entry in entries:
+    if entry.is_dir():
+      _scan_class_folder(scan, entry, entry.name, 0)
+    else:
+      scan.skip("files outside the <wnid>/ folders", entry)
+  return scan
 
 
-def flat_or_by_class(root: os.PathLike) -> List[Tuple[str, pathlib.Path]]:
-  """(wnid or '', image path) for a val/test tree that is flat or split into <wnid>/ folders."""
-  root = pathlib.Path(root)
-  out = [("", p) for p in images_in(root)]
-  for folder in sorted(p for p in root.iterdir() if p.is_dir()):
-    if not WNID_RE.match(folder.name):
-      raise SourceFormatError(folder, "is not a <wnid> folder (like n01440764)")
-    out += [(folder.name, p) for p in images_in(folder)]
-  return out
+def flat_or_by_class(root: os.PathLike) -> TreeScan:
+  """The images of a val/test tree that is flat or split into <wnid>/ folders."""
+  root = paths.as_path(root)
+  scan = TreeScan()
+  for entry in sorted(root.iterdir()):
+    if entry.is_dir():
+      if not WNID_RE.match(entry.name):
+        raise SourceFormatError(entry, "is not a <wnid> folder (like n01440764)")
+      _scan_class_folder(scan, entry, entry.name, 0)
+    elif entry.name.endswith(IMAGE_SUFFIXES):
+      scan.images.append(("", entry))
+    else:
+      scan.skip(_NOT_IMAGE, entry)
+  return scan

@@ -16,7 +16,6 @@ import dataclasses
 import io
 import math
 import os
-import pathlib
 import struct
 import tarfile
 import zlib
@@ -26,6 +25,7 @@ import numpy as np
 import scipy.io
 
 from tfds_builders.errors import SourceFormatError
+from tfds_builders.formats import paths
 
 META_MAT = "data/meta.mat"
 GROUND_TRUTH = "data/ILSVRC2012_validation_ground_truth.txt"
@@ -253,7 +253,7 @@ def _read_tar(path: str) -> Tuple[bytes, bytes]:
   found = {}
   try:
     # 'r:*' tells gzip from a plain tar by the bytes, whatever the file is called.
-    with tarfile.open(path, mode="r:*") as tar:
+    with paths.open_binary(path) as f, tarfile.open(fileobj=f, mode="r:*") as tar:
       for info in tar:
         for wanted in (META_MAT, GROUND_TRUTH):
           if info.isfile() and (info.name == wanted or info.name.endswith("/" + wanted)):
@@ -269,7 +269,7 @@ def _read_tar(path: str) -> Tuple[bytes, bytes]:
 
 def read_devkit(path: os.PathLike) -> Devkit:
   """Reads a devkit tar(.gz) or an extracted devkit folder (the one holding `data/`)."""
-  path = pathlib.Path(path)
+  path = paths.as_path(path)
   if path.is_dir():
     missing = [w for w in (META_MAT, GROUND_TRUTH) if not (path / w).is_file()]
     if missing:

@@ -9,6 +9,7 @@ numpy rejects a chunk is it scanned again field by field, to name the exact line
 from __future__ import annotations
 
 import dataclasses
+import io
 import math
 import os
 import re
@@ -17,6 +18,7 @@ from typing import Iterator, List, Optional, TextIO, Tuple
 import numpy as np
 
 from tfds_builders.errors import SourceFormatError
+from tfds_builders.formats import paths
 
 UNLABELED = -1
 _BATCH_LINES = 4096
@@ -64,7 +66,7 @@ def _image_shape(path: str, num_pixels: int,
 
 def _open_text(path) -> TextIO:
   try:
-    return open(path, "r", encoding="ascii", newline="")
+    return io.TextIOWrapper(paths.open_binary(path), encoding="ascii", newline="")
   except FileNotFoundError as e:
     raise SourceFormatError(path, "file not found") from e
   except IsADirectoryError as e:

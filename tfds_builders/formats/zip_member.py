@@ -8,23 +8,24 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import pathlib
 import zipfile
 from typing import BinaryIO, Iterator
 
 from tfds_builders.errors import SourceFormatError
+from tfds_builders.formats import paths
 
 
 @dataclasses.dataclass(frozen=True)
 class ZipMember:
   """One file inside the zip, read in place: only what a config needs, nothing extracted."""
-  archive: pathlib.Path
+  archive: paths.PathLike
   member: str
 
   @contextlib.contextmanager
   def open(self) -> Iterator[BinaryIO]:
     try:
-      with zipfile.ZipFile(self.archive) as z, z.open(self.member) as f:
+      with paths.open_binary(self.archive) as raw, zipfile.ZipFile(raw) as z, \
+          z.open(self.member) as f:
         f.name = f"{self.archive}!{self.member}"  # errors in the member name both
         yield f
     except KeyError as e:

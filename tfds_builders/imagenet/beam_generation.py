@@ -1,7 +1,7 @@
 """Generating `ilsvrc2012` on Apache Beam: the builder's units of work fanned out over workers.
 
 Imported only when the user passes Beam options, so the plain path and reading a built dataset
-never need apache-beam. Workers run `ilsvrc2012.examples_of`, a module-level function over
+never need apache-beam. Workers run `planning.examples_of`, a module-level function over
 picklable units (paths, offsets and labels; no open files), and open the archives themselves:
 the archives must be readable at the same path from every worker.
 """
@@ -18,13 +18,13 @@ except ImportError as e:  # pragma: no cover - depends on the user's environment
       "--beam_pipeline_options) but apache-beam is not installed. Install it with "
       "`pip install 'tfds_builders[beam]'`, or build without Beam options.") from e
 
-from tfds_builders.imagenet import ilsvrc2012
+from tfds_builders.imagenet import planning
 
 
 class ExamplesOfUnits(beam.PTransform):
   """(key, example) of every unit: one train class tar or one chunk of val/test per element."""
 
-  def __init__(self, units: List["ilsvrc2012.Unit"], shorter_side: Optional[int],
+  def __init__(self, units: List["planning.Unit"], shorter_side: Optional[int],
                jpeg_quality: int):
     super().__init__()
     self._units = list(units)
@@ -36,7 +36,7 @@ class ExamplesOfUnits(beam.PTransform):
             | "Units" >> beam.Create(self._units)
             # Spreads the units over workers; Create alone may keep them in one bundle.
             | "Spread" >> beam.Reshuffle()
-            | "Examples" >> beam.FlatMap(ilsvrc2012.examples_of, self._shorter_side,
+            | "Examples" >> beam.FlatMap(planning.examples_of, self._shorter_side,
                                          self._jpeg_quality))
 
 

@@ -16,7 +16,7 @@ from typing import Any, Dict, Tuple
 import tensorflow_datasets as tfds
 
 from tfds_builders import builder_base
-from tfds_builders.download import SourceFile
+from tfds_builders.sources import SourceFile
 from tfds_builders.formats.zip_member import ZipMember
 from tfds_builders.mnist_family.idx_base import IdxImageClassification
 
@@ -113,22 +113,23 @@ class EmnistIdx(IdxImageClassification):
   def _transpose(self) -> bool:
     return self.builder_config.upright
 
+  def _member_files(self) -> Dict[str, SourceFile]:
+    """The config's four files of the zip's gzip/ folder, which may stand in for the zip."""
+    return {member: SourceFile(member.split("/")[-1], optional=True)
+            for member in (member_name(self.builder_config.subset, split, kind)
+                           for split in ("train", "test")
+                           for kind in ("images-idx3", "labels-idx1"))}
+
   def _split_paths(self, dl_manager) -> Dict[str, Tuple[Any, Any]]:
-    fetcher = self.fetcher(dl_manager)
-    archive = None
-    paths = {}
-    for split in ("train", "test"):
-      pair = []
-      for kind in ("images-idx3", "labels-idx1"):
-        member = member_name(self.builder_config.subset, split, kind)
-        source = fetcher.find_local(SourceFile(member.split("/")[-1]))
-        if source is None:
-          if archive is None:
-            archive = fetcher.get(SourceFile(ZIP_NAME, self.MIRRORS))
-          source = ZipMember(archive, member)
-        pair.append(source)
-      paths[split] = tuple(pair)
-    return paths
+    resolver = self.resolver(dl_manager)
+    found = resolver.resolve(self._member_files())
+    if not all(found.values()):
+      archive = resolver.resolve({ZIP_NAME: SourceFile(ZIP_NAME, self.MIRRORS)})[ZIP_NAME]
+      found = {member: path or ZipMember(archive, member) for member, path in found.items()}
+    subset = self.builder_config.subset
+    return {split: tuple(found[member_name(subset, split, kind)]
+                         for kind in ("images-idx3", "labels-idx1"))
+            for split in ("train", "test")}
 
   def _open_source(self, source):
     if isinstance(source, ZipMember):

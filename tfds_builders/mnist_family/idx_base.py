@@ -9,7 +9,7 @@ import numpy as np
 import tensorflow_datasets as tfds
 
 from tfds_builders import builder_base
-from tfds_builders.download import SourceFile
+from tfds_builders.sources import SourceFile
 from tfds_builders.formats import idx
 from tfds_builders.formats.png import PngEncoder
 
@@ -89,9 +89,8 @@ class IdxImageClassification(builder_base.SourceFilesMixin, tfds.core.GeneratorB
 
   def _split_paths(self, dl_manager) -> Dict[str, Tuple[Any, Any]]:
     """split -> (images source, labels source): paths, or whatever `_open_source` opens."""
-    fetcher = self.fetcher(dl_manager)
-    sources = self.source_files()
-    return {split: (fetcher.get(sources[images]), fetcher.get(sources[labels]))
+    found = self.resolve(dl_manager, self.source_files())
+    return {split: (found[images], found[labels])
             for split, (images, labels) in self.SPLIT_FILES.items()}
 
   def _split_generators(self, dl_manager):

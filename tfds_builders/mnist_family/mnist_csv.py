@@ -11,32 +11,48 @@ is a different dataset: read it with `tfds_builders.mnist_family.CsvFolder`, whi
 
 from __future__ import annotations
 
-import logging
-import re
+import functools
 
 import tensorflow_datasets as tfds
 
 from tfds_builders import builder_base
-from tfds_builders.download import SourceFile
 from tfds_builders.errors import SourceFormatError
 from tfds_builders.formats import dataset_meta, idx, mnist_csv
 from tfds_builders.mnist_family.idx_base import encode_pngs
-
-log = logging.getLogger("tfds_builders.mnist_csv")
+from tfds_builders.sources import SourceFile, SourceGlob, matching_files
 
 MIRRORS = ("https://pjreddie.com/media/files/",)
-DEFAULT_FILES = ("mnist_train.csv", "mnist_test.csv")
-FILE_PATTERN = re.compile(r"^mnist_(?P<subset>[A-Za-z0-9_-]+)\.csv$")
+# pjreddie publishes no digest of its CSVs, so a download is verified by a full parse and the
+# row count of the official files.
+OFFICIAL_ROWS = {"mnist_train.csv": 60_000, "mnist_test.csv": 10_000}
+# The widest legal row is "255," for 784 pixels and a label: about 3.2 KB, so 60,000 rows are
+# under 200 MB; a longer body is not this file.
+_MAX_CSV_BYTES = 200 << 20
+
+
+def check_official_csv(path, name: str) -> None:
+  """Raises SourceFormatError unless `path` parses completely with the official row count."""
+  rows = 0
+  for images, _ in mnist_csv.iter_mnist_csv(path, (28, 28)):
+    rows += len(images)
+  if rows != OFFICIAL_ROWS[name]:
+    raise SourceFormatError(path, f"has {rows} rows; the official {name} has "
+                            f"{OFFICIAL_ROWS[name]}")
+
+
+def _official_file(name: str) -> SourceFile:
+  return SourceFile(name, MIRRORS, check=functools.partial(check_official_csv, name=name),
+                    max_size=_MAX_CSV_BYTES)
+
+
+SPLIT_FILES = SourceGlob(
+    pattern=r"^mnist_(?P<subset>[A-Za-z0-9_-]+)\.csv$", layout="mnist_<subset>.csv",
+    defaults=tuple(_official_file(name) for name in OFFICIAL_ROWS))
 
 
 def csv_splits(folder) -> dict:
   """subset -> path for every `mnist_<subset>.csv` in a folder (Datumaro's layout)."""
-  found = {}
-  for path in sorted(folder.iterdir()):
-    match = FILE_PATTERN.match(path.name)
-    if match and path.is_file():
-      found[match.group("subset")] = path
-  return found
+  return matching_files(folder, SPLIT_FILES)
 
 
 def generate_csv_examples(path, class_names, image_shape=(28, 28)):
@@ -55,7 +71,7 @@ class MnistCsv(builder_base.SourceFilesMixin, tfds.core.GeneratorBasedBuilder):
   VERSION = tfds.core.Version("1.0.0")
   RELEASE_NOTES = {"1.0.0": "First release: header detection, -1 labels, any mnist_<subset>.csv."}
   MANUAL_DOWNLOAD_INSTRUCTIONS = builder_base.local_sources_instructions(
-      "mnist_csv", list(DEFAULT_FILES)) + (
+      "mnist_csv", list(OFFICIAL_ROWS)) + (
           "Any other mnist_<subset>.csv in the manual directory becomes the split <subset>.\n")
 
   def _info(self) -> tfds.core.DatasetInfo:
@@ -73,21 +89,14 @@ class MnistCsv(builder_base.SourceFilesMixin, tfds.core.GeneratorBasedBuilder):
     )
 
   def _split_generators(self, dl_manager):
-    manual_dir = builder_base.manual_dir_of(dl_manager)
-    files = csv_splits(manual_dir) if manual_dir and manual_dir.is_dir() else {}
-    if files:
-      declared = dataset_meta.read_class_names(manual_dir)
+    files = self.resolve(dl_manager, {"splits": SPLIT_FILES})["splits"]
+    folders = {path.parent for path in files.values()}
+    for folder in folders:
+      declared = dataset_meta.read_class_names(folder)
       if declared != list(dataset_meta.DEFAULT_NAMES):
         raise SourceFormatError(
-            manual_dir, f"declares the classes {declared} (dataset_meta.json or labels.txt), not "
+            folder, f"declares the classes {declared} (dataset_meta.json or labels.txt), not "
             "MNIST's 0..9; read this folder with tfds_builders.mnist_family.CsvFolder")
-    else:
-      fetcher = self.fetcher(dl_manager)
-      for name in DEFAULT_FILES:
-        if name not in fetcher.checksums:
-          log.warning("%s has no published size or sha256; it is used unverified", name)
-      files = {FILE_PATTERN.match(n).group("subset"): fetcher.get(SourceFile(n, MIRRORS))
-               for n in DEFAULT_FILES}
     return {subset: self._generate_examples(path) for subset, path in files.items()}
 
   def _generate_examples(self, path):

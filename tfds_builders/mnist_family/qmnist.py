@@ -12,17 +12,16 @@ without asking for them.
 
 from __future__ import annotations
 
-import pathlib
-from typing import Dict, Tuple
+from typing import Tuple
 
 import numpy as np
 import tensorflow_datasets as tfds
 
 from tfds_builders import builder_base
-from tfds_builders.download import SourceFile
 from tfds_builders.errors import SourceFormatError
 from tfds_builders.formats import idx
 from tfds_builders.mnist_family.idx_base import encode_pngs, split_files_instructions
+from tfds_builders.sources import SourceFile
 
 
 MIRRORS = ("https://raw.githubusercontent.com/facebookresearch/qmnist/master/",)
@@ -88,9 +87,10 @@ class Qmnist(builder_base.SourceFilesMixin, tfds.core.GeneratorBasedBuilder):
             "QMNIST: the MNIST digits rebuilt from NIST Special Database 19, with each digit's "
             "provenance. `label` is the MNIST class; the other integer features are QMNIST's "
             "extended label columns: hsf_series (NIST HSF series 0, 1 or 4), writer_id, "
-            "writer_digit_index (index of the digit among its writer's), nist_class_code (ASCII "
-            "code of the digit, 48-57), nist_index (global NIST index) and duplicate (the "
-            "duplicate flag). test10k is MNIST's test set, test50k the 50,000 lost test digits."),
+            "writer_digit_index (index of the digit among its writer's), nist_class_code (NIST "
+            "SD19's class code: 30-39 for the digits 0-9), nist_index (global NIST index) and "
+            "duplicate (the duplicate flag). test10k is MNIST's test set, test50k the 50,000 lost "
+            "test digits."),
         features=tfds.features.FeaturesDict(features),
         supervised_keys=("image", "label"),
         homepage="https://github.com/facebookresearch/qmnist",
@@ -105,17 +105,14 @@ class Qmnist(builder_base.SourceFilesMixin, tfds.core.GeneratorBasedBuilder):
     )
 
   def _split_generators(self, dl_manager):
-    fetcher = self.fetcher(dl_manager)
-    paths: Dict[str, Tuple[pathlib.Path, pathlib.Path]] = {}
+    needed = {SPLIT_ROWS[split][0] for split in self.builder_config.splits}
+    found = self.resolve(dl_manager, {name: SourceFile(name, MIRRORS, md5=MD5.get(name))
+                                      for files in sorted(needed) for name in FILES[files]})
     generators = {}
     for split in self.builder_config.splits:
       files, start, end = SPLIT_ROWS[split]
-      if files not in paths:
-        pair = []
-        for name in FILES[files]:
-          pair.append(fetcher.get(SourceFile(name, MIRRORS, md5=MD5.get(name))))
-        paths[files] = tuple(pair)
-      generators[split] = self._generate_examples(*paths[files], start=start, end=end)
+      images, labels = (found[name] for name in FILES[files])
+      generators[split] = self._generate_examples(images, labels, start=start, end=end)
     return generators
 
   def _generate_examples(self, images_path, labels_path, start, end):

@@ -10,7 +10,7 @@ import numpy as np
 import tensorflow_datasets as tfds
 
 from tfds_builders import builder_base
-from tfds_builders.download import SourceFile
+from tfds_builders.sources import SourceFile
 from tfds_builders.formats import norb
 from tfds_builders.formats.png import PngEncoder
 
@@ -133,13 +133,11 @@ class NorbSmall(builder_base.SourceFilesMixin, tfds.core.GeneratorBasedBuilder):
     )
 
   def _split_generators(self, dl_manager):
-    fetcher = self.fetcher(dl_manager)
-    splits = {}
-    for split, (prefix, id_prefix) in SPLITS.items():
-      paths = {f"{kind}_path": fetcher.get(SourceFile(f"{prefix}-{kind}.mat.gz", MIRRORS))
-               for kind in FILE_KINDS}
-      splits[split] = self._generate_examples(id_prefix=id_prefix, **paths)
-    return splits
+    found = self.resolve(dl_manager, {name: SourceFile(name, MIRRORS) for name in FILE_NAMES})
+    return {split: self._generate_examples(
+        id_prefix=id_prefix, **{f"{kind}_path": found[f"{prefix}-{kind}.mat.gz"]
+                                for kind in FILE_KINDS})
+            for split, (prefix, id_prefix) in SPLITS.items()}
 
   def _generate_examples(self, id_prefix, dat_path, cat_path, info_path):
     categories, info = norb.read_smallnorb_labels(dat_path, cat_path, info_path)

@@ -1,0 +1,185 @@
+"""ImageNet's work, planned as picklable units, and the validation labels reconciled.
+
+A unit is a train class tar, a chunk of val/test archive members, or a chunk of extracted files:
+paths (local or `gs://`), offsets and labels, no open files. The same units run in one process or
+on Beam workers (`beam_generation`), and give the same examples, keys included.
+"""
+
+from __future__ import annotations
+
+import collections
+import dataclasses
+import logging
+import os
+from typing import Dict, Iterator, List, Optional, Sequence, Tuple
+
+from tfds_builders.errors import SourceFormatError
+from tfds_builders.formats import imagenet_archive as archive
+from tfds_builders.formats import jpeg, paths
+from tfds_builders.formats.imagenet_archive import Member
+from tfds_builders.formats.imagenet_devkit import Devkit
+from tfds_builders.imagenet import classes
+
+log = logging.getLogger("tfds_builders.ilsvrc2012")
+
+# Members per unit of work for the flat val/test archives and the extracted val/test folders.
+CHUNK = 1000
+RAW256_QUALITY = 90
+
+
+@dataclasses.dataclass(frozen=True)
+class Unit:
+  """A picklable piece of a split: some images and their WNIDs.
+
+  Exactly one of `inner_tar` (a train class tar), `members` (archive members) or `files`
+  (extracted images) is set. Labels: `wnid` for a whole train class, else `wnids` (file name ->
+  WNID) for validation images; neither for test (label -1).
+  """
+  inner_tar: Optional[Member] = None
+  members: Tuple[Member, ...] = ()
+  files: Tuple[str, ...] = ()
+  wnid: str = ""
+  wnids: Tuple[Tuple[str, str], ...] = ()
+
+
+def images_of(unit: Unit) -> Iterator[Tuple[str, str, bytes]]:
+  """(file name, where it is for messages, bytes) of every image of a unit."""
+  if unit.inner_tar is not None:
+    for name, data in archive.iter_inner_tar(unit.inner_tar):
+      yield name, f"{unit.inner_tar}:{name}", data
+  for member, data in archive.read_members(list(unit.members)):
+    yield member.name, str(member), data
+  for path in unit.files:
+    with paths.open_binary(path) as f:
+      data = f.read()
+    yield path.rsplit("/", 1)[-1], path, data
+
+
+def examples_of(unit: Unit, shorter_side: Optional[int] = None,
+                jpeg_quality: int = RAW256_QUALITY) -> Iterator[Tuple[str, dict]]:
+  """(key, example) for every image of a unit; module-level so that Beam workers can run it."""
+  wnids = dict(unit.wnids)
+  for file_name, where, data in images_of(unit):
+    image, fix = jpeg.checked_jpeg(data, where)
+    if fix:
+      log.info("%s: fixed (%s)", where, fix)
+    if shorter_side:
+      image = jpeg.resize_shorter_side(image, where, shorter_side, jpeg_quality)
+    if unit.wnid:
+      label = unit.wnid
+    elif unit.wnids:
+      if file_name not in wnids:
+        raise SourceFormatError(where, "has no label: it was not in the archive when the "
+                                "split was planned (was the archive changed during the build?)")
+      label = wnids[file_name]
+    else:
+      label = -1
+    yield file_name, {"image": image, "label": label, "file_name": file_name}
+
+
+def _chunks(items: Sequence, size: int = CHUNK):
+  return [tuple(items[i:i + size]) for i in range(0, len(items), size)]
+
+
+def _refuse_duplicate_names(entries: Sequence[Tuple[str, str]], where) -> None:
+  """Every file name is an example's key: two files of one name are two images of one key."""
+  places = collections.defaultdict(list)
+  for name, place in entries:
+    places[name].append(place)
+  twice = {name: found for name, found in places.items() if len(found) > 1}
+  if twice:
+    name, found = sorted(twice.items())[0]
+    raise SourceFormatError(where, f"holds {len(twice)} file name(s) more than once, e.g. "
+                            f"{name} at {' and '.join(found)}; each image must have its own name")
+
+
+def _log_skipped(scan: archive.TreeScan, root) -> None:
+  summary = scan.summary(root)
+  if summary:
+    log.warning("ilsvrc2012: %s", summary)
+
+
+def train_units(source) -> List[Unit]:
+  """One unit per class: an inner `<wnid>.tar` of the archive, or a `train/<wnid>/` folder."""
+  if paths.as_path(source).is_dir():
+    scan = archive.train_tree(source)
+    _log_skipped(scan, source)
+    by_class: Dict[str, List[str]] = collections.defaultdict(list)
+    for wnid, path in scan.images:
+      by_class[wnid].append(os.fspath(path))
+    _refuse_duplicate_names([(os.fspath(p).rsplit("/", 1)[-1], os.fspath(p))
+                             for _, p in scan.images], source)
+    return [Unit(files=tuple(files), wnid=wnid) for wnid, files in sorted(by_class.items())]
+  inner_tars = archive.train_inner_tars(source)
+  _refuse_duplicate_names([(m.name, str(m)) for m in inner_tars], source)
+  return [Unit(inner_tar=m, wnid=archive.wnid_of_inner(m)) for m in inner_tars]
+
+
+def validation_wnids(names: Sequence[str], folder_wnids: Dict[str, str], where: str,
+                     devkit: Optional[Devkit]) -> Dict[str, str]:
+  """file name -> WNID for the validation images present, from the devkit or the bundled list.
+
+  When both the devkit and the bundled list (or a <wnid>/ folder the image sits in) name a WNID,
+  they must agree: one disagreement means one of them is not what it claims, and the build stops.
+  """
+  bundled = classes.bundled_validation_wnids()
+  out, disagreements = {}, []
+  for name in names:
+    index = archive.validation_index(name, where)
+    from_bundle = bundled[index - 1] if index <= len(bundled) else None
+    from_devkit = devkit.validation_wnid(index) if devkit else None
+    if devkit is not None and from_devkit is None:
+      raise SourceFormatError(devkit.path, f"the validation ground truth has no line {index} "
+                              f"for {name}")
+    wnid = from_devkit or from_bundle
+    if wnid is None:
+      raise SourceFormatError(where, f"{name}: no label known (the bundled list has "
+                              f"{len(bundled)} and no devkit was given)")
+    others = [(src, w) for src, w in (("tensorflow_datasets' validation_labels.txt", from_bundle),
+                                      ("its folder", folder_wnids.get(name)))
+              if w is not None and w != wnid]
+    for source, other in others:
+      disagreements.append(f"{name}: {'devkit' if from_devkit else 'bundled list'} says "
+                           f"{wnid}, {source} says {other}")
+    out[name] = wnid
+  if disagreements:
+    shown = "\n  ".join(disagreements[:10])
+    more = f"\n  ... and {len(disagreements) - 10} more" if len(disagreements) > 10 else ""
+    raise SourceFormatError(
+        where, f"validation labels disagree for {len(disagreements)} image(s):\n  {shown}{more}\n"
+        "The devkit's ground truth (mapped through meta.mat's ILSVRC2012_ID -> WNID table) must "
+        "give the same WNIDs as the list tensorflow_datasets ships; a devkit from another year, an "
+        "edited ground-truth file or val/ folders sorted with the wrong mapping cause this. Use "
+        "the original ILSVRC2012_devkit_t12, or remove it to use the bundled labels.")
+  return out
+
+
+def flat_units(source, devkit: Optional[Devkit], labelled: bool) -> List[Unit]:
+  """Units of the validation (labelled) or test split, from an archive or a folder."""
+  is_dir = paths.as_path(source).is_dir()
+  if is_dir:
+    scan = archive.flat_or_by_class(source)
+    _log_skipped(scan, source)
+    names = [p.name for _, p in scan.images]
+    places = [os.fspath(p) for _, p in scan.images]
+    folder_wnids = {p.name: w for w, p in scan.images if w}
+  else:
+    members = archive.list_members(source)
+    names = [m.name for m in members]
+    places = [str(m) for m in members]
+    folder_wnids = {}
+  _refuse_duplicate_names(list(zip(names, places)), source)
+  wnids = validation_wnids(names, folder_wnids, os.fspath(source), devkit) if labelled else {}
+  units = []
+  for chunk in _chunks(list(range(len(names)))):
+    chunk_wnids = tuple((names[i], wnids[names[i]]) for i in chunk) if labelled else ()
+    if is_dir:
+      units.append(Unit(files=tuple(places[i] for i in chunk), wnids=chunk_wnids))
+    else:
+      units.append(Unit(members=tuple(members[i] for i in chunk), wnids=chunk_wnids))
+  return units
+
+
+def generate_in_process(units: Sequence[Unit], shorter_side: Optional[int], jpeg_quality: int):
+  for unit in units:
+    yield from examples_of(unit, shorter_side, jpeg_quality)
