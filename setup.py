@@ -23,10 +23,15 @@ EXTRAS = {
     "tf-cpu": ["tensorflow-cpu>=2.16,<3"],
     "tf": ["tensorflow>=2.16,<3"],
     "beam": ["apache-beam>=2.55"],
+    # gs:// sources through gcsfs (TFDS's path type uses it when TensorFlow's own GCS file system
+    # is not used: EPATH_USE_TF=false, or no TensorFlow).
+    "cloud": ["gcsfs>=2024.2"],
     # The notebooks' extras: pictures and sliders.
     "notebooks": ["matplotlib>=3.7", "ipywidgets>=8"],
     # dill: tensorflow_datasets.testing imports it; nbclient/ipykernel run the notebooks in tests.
+    # gcsfs and gcp-storage-emulator: the gs:// tests run against a local GCS emulator.
     "test": ["pytest>=8", "hypothesis>=6.100", "dill", "nbclient>=0.10", "nbformat>=5",
+             "gcsfs>=2024.2", "gcp-storage-emulator>=2024.8",
              "ipykernel>=6", "matplotlib>=3.7", "ipywidgets>=8"],
 }
 

@@ -1,0 +1,146 @@
+"""Sources in a bucket: `--manual_dir gs://...` for every builder, plain and on Beam.
+
+A GCS emulator (gcp-storage-emulator, from PyPI) runs on 127.0.0.1 for this module; the sample
+sources are uploaded to it and each dataset built from `gs://` must equal, example by example, the
+build from the local folder. `STORAGE_EMULATOR_HOST` points the GCS client (gcsfs) at it, as GCS
+client libraries expect. `EPATH_USE_TF=false` makes TFDS's path type use gcsfs: TensorFlow's own
+GCS file system has no setting for another endpoint, so it cannot be pointed at an emulator.
+`GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT=false` stops gcsfs from first asking the bucket's type over
+gRPC, which an emulator never answers (a 60 s wait per bucket).
+"""
+
+import os
+import pathlib
+import shutil
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+import tensorflow_datasets as tfds
+
+import tfds_builders  # noqa: F401  (registers the builders)
+from conftest import DUMMY_DATA
+
+BUCKET = "tfds-builders-test"
+EMULATOR_ENV = {
+    "EPATH_USE_TF": "false",
+    "GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT": "false",
+}
+
+
+def _free_port() -> int:
+  with socket.socket() as s:
+    s.bind(("127.0.0.1", 0))
+    return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def bucket(tmp_path_factory):
+  """gs://<BUCKET>/<builder>/ holding each builder's sample sources, on a local emulator."""
+  port = _free_port()
+  storage = tmp_path_factory.mktemp("gcs")
+  emulator = subprocess.Popen(
+      [sys.executable, "-m", "gcp_storage_emulator", "-d", str(storage), "start", "--host",
+       "127.0.0.1", "--port", str(port), "--default-bucket", BUCKET, "-q"],
+      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+  saved = {k: os.environ.get(k) for k in (*EMULATOR_ENV, "STORAGE_EMULATOR_HOST")}
+  os.environ.update(EMULATOR_ENV, STORAGE_EMULATOR_HOST=f"http://127.0.0.1:{port}")
+  try:
+    deadline = time.monotonic() + 30
+    while True:
+      try:
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+        break
+      except OSError:
+        if time.monotonic() > deadline or emulator.poll() is not None:
+          raise RuntimeError("the GCS emulator did not start")
+        time.sleep(0.2)
+    from etils import epath
+    for name in ("mnist_idx", "norb_small", "ilsvrc2012", "mnist_csv"):
+      for path in sorted((DUMMY_DATA / name).rglob("*")):
+        if path.is_file() and path.suffix != ".py":
+          target = epath.Path(f"gs://{BUCKET}/{name}") / path.relative_to(DUMMY_DATA / name)
+          target.parent.mkdir(parents=True, exist_ok=True)
+          target.write_bytes(path.read_bytes())
+    yield f"gs://{BUCKET}"
+  finally:
+    emulator.terminate()
+    emulator.wait(timeout=30)
+    for key, value in saved.items():
+      if value is None:
+        os.environ.pop(key, None)
+      else:
+        os.environ[key] = value
+
+
+@pytest.fixture
+def no_outside_network(monkeypatch):
+  """Connections to anything but this machine fail the test (the emulator is on 127.0.0.1)."""
+  connect = socket.socket.connect
+
+  def local_only(sock, address):
+    host = address[0] if isinstance(address, tuple) else address
+    if host not in ("127.0.0.1", "::1", "localhost"):
+      raise AssertionError(f"network access attempted: {address!r}")
+    return connect(sock, address)
+
+  monkeypatch.setattr(socket.socket, "connect", local_only)
+
+
+def examples(builder):
+  """split -> every example as stored (images undecoded), in the dataset's order."""
+  out = {}
+  for split in sorted(builder.info.splits):
+    decoders = {k: tfds.decode.SkipDecoding() for k, f in builder.info.features.items()
+                if isinstance(f, tfds.features.Image)}
+    ds = builder.as_dataset(split=split, shuffle_files=False, decoders=decoders)
+    out[split] = [{k: (v.tobytes() if hasattr(v, "tobytes") else v) for k, v in ex.items()}
+                  for ex in tfds.as_numpy(ds)]
+  return out
+
+
+def build(name, data_dir, manual_dir, **config):
+  builder = tfds.builder(name, data_dir=data_dir)
+  builder.download_and_prepare(download_config=tfds.download.DownloadConfig(
+      manual_dir=manual_dir, **config))
+  return builder
+
+
+@pytest.mark.parametrize("name, counts", [
+    ("mnist_idx", {"train": 24, "test": 12}),
+    ("norb_small", {"train": 8, "test": 7}),
+    ("ilsvrc2012", {"train": 21, "validation": 7, "test": 4}),
+    ("mnist_csv", {"train": 12, "test": 6}),
+])
+def test_build_from_a_bucket_equals_the_build_from_a_local_folder(bucket, tmp_path, name, counts,
+                                                                  no_outside_network):
+  local = build(name, tmp_path / "local", DUMMY_DATA / name)
+  remote = build(name, tmp_path / "remote", f"{bucket}/{name}")
+  assert {s: i.num_examples for s, i in remote.info.splits.items()} == counts
+  assert examples(remote) == examples(local)
+  # Nothing was copied out of the bucket: there is no download cache.
+  assert not (tmp_path / "remote" / "downloads" / name).exists()
+
+
+def test_ilsvrc2012_on_beam_workers_reads_the_bucket(bucket, tmp_path, no_outside_network):
+  import apache_beam as beam
+  options = beam.options.pipeline_options.PipelineOptions(
+      ["--direct_running_mode=multi_processing", "--direct_num_workers=2"])
+  local = build("ilsvrc2012", tmp_path / "local", DUMMY_DATA / "ilsvrc2012")
+  beamed = build("ilsvrc2012", tmp_path / "beam", f"{bucket}/ilsvrc2012", beam_options=options)
+  assert {s: i.num_examples for s, i in beamed.info.splits.items()} == {
+      "train": 21, "validation": 7, "test": 4}
+  by_name = lambda exs: sorted(exs, key=lambda ex: ex["file_name"])  # noqa: E731
+  local_examples, beam_examples = examples(local), examples(beamed)
+  for split in local_examples:
+    assert by_name(beam_examples[split]) == by_name(local_examples[split])
+
+
+def test_missing_bucket_folder_is_named(bucket, tmp_path, no_outside_network):
+  from tfds_builders.errors import ManualDirError
+  with pytest.raises(ManualDirError) as e:
+    build("mnist_idx", tmp_path / "data", f"{bucket}/mnsit_idx")
+  assert str(e.value).startswith(
+      f"mnist_idx: the manual directory {bucket}/mnsit_idx does not exist.")
