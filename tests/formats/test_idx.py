@@ -13,6 +13,7 @@ import pytest
 
 from tfds_builders.errors import SourceFormatError
 from tfds_builders.formats import idx
+from tfds_builders.formats.dataset_meta import ItemMeta
 
 TYPES = [(0x08, ">u1", np.uint8), (0x09, ">i1", np.int8), (0x0B, ">i2", np.int16),
          (0x0C, ">i4", np.int32), (0x0D, ">f4", np.float32), (0x0E, ">f8", np.float64)]
@@ -195,3 +196,171 @@ def test_formats_never_import_tensorflow():
         names = [node.module or ""]
       for name in names:
         assert not name.split(".")[0] in ("tensorflow", "tensorflow_datasets"), (path, name)
+
+
+# --- Datumaro's layout: the images header counts pixels; `<subset>-meta.gz` gives ids and sizes.
+# Bytes are packed here with struct and numpy's own '<U32', as Datumaro's exporter does.
+
+
+def datumaro_images(images, count=None) -> bytes:
+  pixels = b"".join(np.asarray(im, np.uint8).tobytes() for im in images)
+  return struct.pack(">4i", 0x803, len(pixels) if count is None else count, 28, 28) + pixels
+
+
+def datumaro_meta(rows) -> bytes:
+  return gzip.compress(np.array(rows, dtype="<U32").tobytes())
+
+
+RNG = np.random.default_rng(14)
+MIXED = [RNG.integers(0, 256, size, dtype=np.uint8) for size in [(28, 28), (2, 3), (5, 1)]]
+
+
+def test_datumaro_pixel_count_of_28x28_images(tmp_path):
+  images = RNG.integers(0, 256, (3, 28, 28), dtype=np.uint8)
+  path = tmp_path / "train-images-idx3-ubyte.gz"
+  path.write_bytes(gzip.compress(datumaro_images(images)))
+  items = idx.read_image_items_header(path, 3)
+  assert items.counts_pixels and items.header.shape == (3 * 784, 28, 28)
+  assert items.uniform_size == (28, 28) and items.num_pixels == 2352
+  items, got = idx.read_image_items(path, 3)
+  np.testing.assert_array_equal(got, images)
+  # The same images with the format's own count are read the same way.
+  path.write_bytes(pack(0x08, (3, 28, 28), images, ">u1"))
+  items, got = idx.read_image_items(path, 3)
+  assert not items.counts_pixels
+  np.testing.assert_array_equal(got, images)
+
+
+def test_datumaro_mixed_sizes_follow_each_other(tmp_path):
+  path = tmp_path / "t10k-images-idx3-ubyte.gz"
+  path.write_bytes(gzip.compress(datumaro_images(MIXED)))
+  items, got = idx.read_image_items(path, 3, [(28, 28), (2, 3), (5, 1)])
+  assert items.counts_pixels and items.uniform_size is None and items.num_pixels == 795
+  assert isinstance(got, list) and [g.shape for g in got] == [(28, 28), (2, 3), (5, 1)]
+  for g, want in zip(got, MIXED):
+    np.testing.assert_array_equal(g, want)
+
+
+@pytest.mark.parametrize("rows,ids,sizes", [
+    ([["a"], ["1"], ["b/\u00fc"]], ("a", "1", "b/\u00fc"), None),
+    ([["28", "28"], ["2", "3"], ["5", "1"]], None, ((28, 28), (2, 3), (5, 1))),
+    ([["x", "28", "28"], ["1", "2", "3"], ["z", "5", "1"]], ("x", "1", "z"),
+     ((28, 28), (2, 3), (5, 1))),
+])
+def test_meta_file_with_ids_sizes_or_both(tmp_path, rows, ids, sizes):
+  path = tmp_path / "test-meta.gz"
+  path.write_bytes(datumaro_meta(rows))
+  assert idx.read_meta(path, 3) == ItemMeta(ids, sizes)
+  assert idx.meta_bytes(rows) == gzip.decompress(path.read_bytes())
+
+
+def meta_error(tmp_path, data: bytes, num_items=2) -> str:
+  path = tmp_path / "x-meta.gz"
+  path.write_bytes(gzip.compress(data))
+  with pytest.raises(SourceFormatError) as e:
+    idx.read_meta(path, num_items, labels="x-labels")
+  assert e.value.path == str(path)
+  return e.value.problem
+
+
+def test_meta_file_faults(tmp_path):
+  assert meta_error(tmp_path, b"\0" * 130) == (
+      "holds 130 bytes, not a whole number of 128-byte cells (32 UTF-32 characters each): not "
+      "a Datumaro meta file")
+  assert meta_error(tmp_path, np.array([["a"]] * 3, "<U32").tobytes()) == (
+      "holds 3 cells for the 2 items of x-labels; a meta file holds 1, 2 or 3 per item ([id], "
+      "[rows, cols] or [id, rows, cols])")
+  assert meta_error(tmp_path, np.array([["a"]] * 7, "<U32").tobytes()) == (
+      "holds more than 3 cells for each of the 2 items of x-labels; a meta file holds [id], "
+      "[rows, cols] or [id, rows, cols] per item")
+  assert meta_error(tmp_path, np.array([["2", "3"], ["4", "x"]], "<U32").tobytes()) == (
+      "item 1: cols 'x' is not a whole number")
+  assert meta_error(tmp_path, np.array([["2", "3"], ["-4", "1"]], "<U32").tobytes()) == (
+      "item 1: rows '-4' is not a whole number")
+  surrogate = b"\x00\xd8\x00\x00" + b"\0" * 124
+  assert meta_error(tmp_path, b"\0" * 128 + surrogate) == (
+      "cell 1 is not UTF-32 text (code point in surrogate code point range(0xd800, 0xe000))")
+
+
+def test_meta_items_without_image_data_are_refused_by_name(tmp_path):
+  # Datumaro gives an item whose image has no data the size [0, 0].
+  data = np.array([["a", "28", "28"], ["b", "0", "0"], ["c", "0", "0"]], "<U32").tobytes()
+  assert meta_error(tmp_path, data, 3) == (
+      "items 1 ('b'), 2 ('c') of 3 have no image: the meta file gives them the size 0x0, which "
+      "is how Datumaro writes an item without image data; a dataset of images needs an image "
+      "for every item")
+
+
+def items_error(tmp_path, data: bytes, num_items, sizes=None) -> str:
+  path = tmp_path / "x-images-idx3-ubyte.gz"
+  path.write_bytes(gzip.compress(data))
+  with pytest.raises(SourceFormatError) as e:
+    idx.read_image_items(path, num_items, sizes, labels="x-labels", meta="x-meta.gz")
+  assert e.value.path == str(path)
+  return e.value.problem
+
+
+def test_image_counts_that_are_neither_images_nor_pixels_are_refused(tmp_path):
+  images = np.zeros((3, 28, 28), np.uint8)
+  assert items_error(tmp_path, datumaro_images(images), 4) == (
+      "the header counts 2352 images (or pixels, as Datumaro writes it), but x-labels has 4 "
+      "items, which at 28x28 make 3136 pixels; the files do not belong together")
+  assert items_error(tmp_path, datumaro_images(MIXED, count=796), 3,
+                     [(28, 28), (2, 3), (5, 1)]) == (
+      "the header counts 796 images (or pixels, as Datumaro writes it), but x-labels has 3 "
+      "items, which at the sizes in x-meta.gz make 795 pixels; the files do not belong together")
+  assert items_error(tmp_path, pack(0x08, (2, 4, 4), np.zeros(32), ">u1"), 2,
+                     [(4, 4), (2, 8)]) == (
+      "the header says 2 images of 4x4, but x-meta.gz gives item 1 the size 2x8; a header that "
+      "counts images has every image at its size")
+
+
+def test_image_items_faults(tmp_path):
+  assert items_error(tmp_path, pack(0x0C, (2, 2, 2), np.zeros(8), ">i4"), 2) == (
+      "expected images (idx3-ubyte: N x rows x cols uint8); the header says 2x2x2 int32")
+  # Datumaro's count is right but pixels are missing: an item written without its image.
+  short = datumaro_images(MIXED)[:-5]
+  assert items_error(tmp_path, short[:4] + struct.pack(">i", 795) + short[8:], 3,
+                     [(28, 28), (2, 3), (5, 1)]) == (
+      "truncated: expected 795 bytes of 795 pixels of 3 images at offset 16, found only 790")
+  assert items_error(tmp_path, datumaro_images(MIXED) + b"\0", 3, [(28, 28), (2, 3), (5, 1)]) == (
+      "1 unexpected trailing bytes after the IDX data (the header says the data ends at offset "
+      "811); the header does not match the data")
+
+
+def test_write_datumaro_subset_writes_what_datumaro_writes(tmp_path):
+  paths = idx.write_datumaro_subset(tmp_path, "test", MIXED, [1, 255, 0], ["x", "1", "z"],
+                                    mtime=0)
+  assert [p.name for p in paths] == ["t10k-labels-idx1-ubyte.gz", "t10k-images-idx3-ubyte.gz",
+                                     "test-meta.gz"]
+  for path in paths:
+    raw = path.read_bytes()
+    # gzip.open(path, "wb")'s header: deflate, FNAME set, time 0 here, level 9 (XFL 2), OS 255.
+    assert raw[:10] == b"\x1f\x8b\x08\x08\0\0\0\0\x02\xff"
+    assert raw[10:].startswith(path.name[:-3].encode() + b"\0")
+  assert gzip.decompress(paths[0].read_bytes()) == struct.pack(">2i", 0x801, 3) + b"\x01\xff\x00"
+  assert gzip.decompress(paths[1].read_bytes()) == datumaro_images(MIXED)
+  assert gzip.decompress(paths[2].read_bytes()) == np.array(
+      [["x", "28", "28"], ["1", "2", "3"], ["z", "5", "1"]], "<U32").tobytes()
+
+
+def test_write_datumaro_subset_meta_only_when_ids_or_sizes_differ(tmp_path):
+  images = RNG.integers(0, 256, (2, 28, 28), dtype=np.uint8)
+  for folder in "abc":
+    (tmp_path / folder).mkdir()
+  paths = idx.write_datumaro_subset(tmp_path / "a", "train", images, [0, 1], ["0", "1"])
+  assert [p.name for p in paths] == ["train-labels-idx1-ubyte.gz", "train-images-idx3-ubyte.gz"]
+  paths = idx.write_datumaro_subset(tmp_path / "b", "train", images, [0, 1], ["p", "1"])
+  assert gzip.decompress(paths[2].read_bytes()) == np.array([["p"], ["1"]], "<U32").tobytes()
+  small = RNG.integers(0, 256, (2, 3, 4), dtype=np.uint8)
+  paths = idx.write_datumaro_subset(tmp_path / "c", "s", small, [0, 1], count_pixels=False)
+  # One size: the format's own header, which every IDX reader understands.
+  assert gzip.decompress(paths[1].read_bytes()) == pack(0x08, (2, 3, 4), small, ">u1")
+  assert gzip.decompress(paths[2].read_bytes()) == np.array([["3", "4"]] * 2, "<U32").tobytes()
+  np.testing.assert_array_equal(idx.read_image_items(paths[1], 2, [(3, 4)] * 2)[1], small)
+
+
+def test_write_datumaro_subset_refuses_what_the_meta_file_cannot_hold(tmp_path):
+  with pytest.raises(ValueError, match="cells hold up to 32 characters"):
+    idx.write_datumaro_subset(tmp_path, "a", MIXED, [0, 1, 2], ["x" * 33, "1", "2"])
+  assert list(tmp_path.iterdir()) == []

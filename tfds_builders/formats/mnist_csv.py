@@ -4,6 +4,12 @@ Copies in the wild differ: some start with a header row (`label,1x1,...` or `lab
 some don't; Datumaro writes label -1 for an unlabeled image. Parsing is done by numpy's C reader on
 bounded chunks of lines, so a 60,000-row file is never held as Python strings per field. Only when
 numpy rejects a chunk is it scanned again field by field, to name the exact line and problem.
+
+Datumaro's `mnist_csv` exporter (`mnist_<subset>.csv`, no header) writes rows of rows x cols
+pixel fields, 784 only for 28x28 images; when a subset has other sizes or ids it adds
+`meta_<subset>.csv`, one row per item: `id`, `rows,cols` or `id,rows,cols` (`read_meta`, and
+`sizes=` of the readers). An item without image data it writes as a row that is just `label` (or
+`label,None`); those are refused by name.
 """
 
 from __future__ import annotations
@@ -13,12 +19,14 @@ import io
 import math
 import os
 import re
-from typing import Iterator, List, Optional, TextIO, Tuple
+import pathlib
+from typing import Iterator, List, Optional, Sequence, TextIO, Tuple, Union
 
 import numpy as np
 
 from tfds_builders.errors import SourceFormatError
-from tfds_builders.formats import paths
+from tfds_builders.formats import dataset_meta, paths
+from tfds_builders.formats.dataset_meta import ItemMeta
 
 UNLABELED = -1
 _BATCH_LINES = 4096
@@ -30,14 +38,17 @@ class CsvLayout:
 
   Attributes:
     has_header: whether line 1 is a header row (skipped).
-    num_fields: fields per row (label + pixels).
-    image_shape: (height, width) of the images.
+    num_fields: fields per row (label + pixels) of the first row.
+    image_shape: (height, width) of the images, or None when their sizes differ.
     num_rows: data rows (header and blank lines not counted).
+    sizes: each row's (height, width) when a meta file gives them, else None (every row is
+      image_shape).
   """
   has_header: bool
   num_fields: int
-  image_shape: Tuple[int, int]
+  image_shape: Optional[Tuple[int, int]]
   num_rows: int
+  sizes: Optional[Tuple[Tuple[int, int], ...]] = None
 
 
 # What numpy's integer parser accepts; Python's int() also takes "1_000", which numpy refuses.
@@ -64,21 +75,35 @@ def _image_shape(path: str, num_pixels: int,
   return side, side
 
 
-def _open_text(path) -> TextIO:
+def _open_text(path, encoding: str = "ascii") -> TextIO:
   try:
-    return io.TextIOWrapper(paths.open_binary(path), encoding="ascii", newline="")
+    return io.TextIOWrapper(paths.open_binary(path), encoding=encoding, newline="")
   except FileNotFoundError as e:
     raise SourceFormatError(path, "file not found") from e
   except IsADirectoryError as e:
     raise SourceFormatError(path, "is a directory, expected a file") from e
 
 
-def read_layout(path: os.PathLike, image_shape: Optional[Tuple[int, int]] = None) -> CsvLayout:
-  """Reads the header decision, the row width and counts the rows (one pass, no parsing)."""
+def _has_no_image(line: str) -> bool:
+  """A row that is only a label, or `label,None`: Datumaro's row for an item without pixels."""
+  if "," not in line:
+    return True
+  return line.rstrip().endswith(",None") and line.count(",") == 1
+
+
+def read_layout(path: os.PathLike, image_shape: Optional[Tuple[int, int]] = None,
+                sizes: Optional[Sequence[Tuple[int, int]]] = None,
+                ids: Optional[Sequence[str]] = None) -> CsvLayout:
+  """Reads the header decision, the row width and counts the rows (one pass, no parsing).
+
+  `sizes` are the rows' image sizes from a meta file (`image_shape` is then not used), `ids`
+  the items' ids from it, for messages.
+  """
   path = os.fspath(path)
   has_header = None
   num_fields = 0
   num_rows = 0
+  no_image: List[int] = []
   with _open_text(path) as f:
     try:
       for line in f:
@@ -90,6 +115,8 @@ def read_layout(path: os.PathLike, image_shape: Optional[Tuple[int, int]] = None
           num_fields = len(fields)
           if has_header:
             continue
+        if _has_no_image(line):
+          no_image.append(num_rows)
         num_rows += 1
     except UnicodeDecodeError as e:
       raise SourceFormatError(path, f"not a text CSV file (byte {e.start}: {e.reason})") from e
@@ -97,20 +124,33 @@ def read_layout(path: os.PathLike, image_shape: Optional[Tuple[int, int]] = None
     raise SourceFormatError(path, "the file is empty: no header and no data rows")
   if num_rows == 0:
     raise SourceFormatError(path, "has a header row but no data rows")
+  if no_image:
+    raise dataset_meta.no_image_error(
+        path, no_image, num_rows, f"{'its row holds' if len(no_image) == 1 else 'their rows hold'}"
+        " no pixels (only a label, or `label,None`)", ids)
   if num_fields < 2:
     raise SourceFormatError(path, "line 1 has 1 field; expected a label and pixel values")
-  return CsvLayout(has_header, num_fields, _image_shape(path, num_fields - 1, image_shape),
-                   num_rows)
+  if sizes is None:
+    return CsvLayout(has_header, num_fields, _image_shape(path, num_fields - 1, image_shape),
+                     num_rows)
+  sizes = tuple(tuple(size) for size in sizes)
+  if len(sizes) != num_rows:
+    raise SourceFormatError(path, f"has {num_rows} rows, but its meta file describes "
+                            f"{len(sizes)} items")
+  distinct = set(sizes)
+  return CsvLayout(has_header, num_fields, next(iter(distinct)) if len(distinct) == 1 else None,
+                   num_rows, sizes)
 
 
-def _diagnose(path: str, lines: List[Tuple[int, str]], num_fields: int) -> SourceFormatError:
+def _diagnose(path: str, lines: List[Tuple[int, str]], num_fields: int,
+              why: str = "as on the first line") -> SourceFormatError:
   """The first problem in a chunk numpy refused, with its line number."""
   for line_no, line in lines:
     fields = line.rstrip("\r\n").split(",")
     if len(fields) != num_fields:
       return SourceFormatError(
           path, f"line {line_no} has {len(fields)} fields, expected {num_fields} (a label and "
-          f"{num_fields - 1} pixel values, as on the first line)")
+          f"{num_fields - 1} pixel values, {why})")
     for column, text in enumerate(fields, 1):
       what = "label" if column == 1 else f"pixel {column - 1}"
       if not _is_int(text):
@@ -141,41 +181,110 @@ def _check_values(path: str, values: np.ndarray, line_numbers: List[int]) -> Non
 
 
 def iter_mnist_csv(path: os.PathLike, image_shape: Optional[Tuple[int, int]] = None,
-                   batch_rows: int = _BATCH_LINES
+                   batch_rows: int = _BATCH_LINES, *,
+                   sizes: Optional[Sequence[Tuple[int, int]]] = None
                    ) -> Iterator[Tuple[np.ndarray, np.ndarray]]:
-  """Yields (images N×H×W uint8, labels N int64; -1 = unlabeled) in file order, in batches."""
-  path = os.fspath(path)
-  layout = read_layout(path, image_shape)
-  height, width = layout.image_shape
+  """Yields (images N×H×W uint8, labels N int64; -1 = unlabeled) in file order, in batches.
 
-  def parse(chunk: List[Tuple[int, str]]):
+  With `sizes` (a meta file's, one per row) a batch ends where the size changes, so that each
+  batch is one array.
+  """
+  path = os.fspath(path)
+  layout = read_layout(path, image_shape, sizes)
+
+  def parse(chunk: List[Tuple[int, str]], size: Tuple[int, int]):
+    num_fields = 1 + size[0] * size[1]
+    why = ("as on the first line" if layout.sizes is None else
+           f"for the {size[0]}x{size[1]} image its meta row gives")
     try:
       values = np.loadtxt([line for _, line in chunk], delimiter=",", dtype=np.int64, ndmin=2)
     except ValueError as e:
-      raise _diagnose(path, chunk, layout.num_fields) from e
-    if values.shape[1] != layout.num_fields:  # every row of the chunk agrees, but not with line 1
-      raise _diagnose(path, chunk, layout.num_fields)
+      raise _diagnose(path, chunk, num_fields, why) from e
+    if values.shape[1] != num_fields:  # every row of the chunk agrees, but not with the size
+      raise _diagnose(path, chunk, num_fields, why)
     _check_values(path, values, [n for n, _ in chunk])
-    return values[:, 1:].astype(np.uint8).reshape(-1, height, width), values[:, 0]
+    return values[:, 1:].astype(np.uint8).reshape((-1,) + size), values[:, 0]
 
   chunk: List[Tuple[int, str]] = []
+  chunk_size = None
+  row = 0
   with _open_text(path) as f:
     for line_no, line in enumerate(f, 1):
       if (line_no == 1 and layout.has_header) or not line.strip():
         continue
-      chunk.append((line_no, line))
-      if len(chunk) == batch_rows:
-        yield parse(chunk)
+      size = layout.image_shape if layout.sizes is None else layout.sizes[row]
+      if chunk and (size != chunk_size or len(chunk) == batch_rows):
+        yield parse(chunk, chunk_size)
         chunk = []
+      chunk.append((line_no, line))
+      chunk_size = size
+      row += 1
   if chunk:
-    yield parse(chunk)
+    yield parse(chunk, chunk_size)
 
 
-def read_mnist_csv(path: os.PathLike, image_shape: Optional[Tuple[int, int]] = None
-                   ) -> Tuple[np.ndarray, np.ndarray]:
-  """The whole file: (images N×H×W uint8, labels N int64; -1 = unlabeled)."""
-  batches = list(iter_mnist_csv(path, image_shape))
-  return (np.concatenate([b[0] for b in batches]), np.concatenate([b[1] for b in batches]))
+def read_mnist_csv(path: os.PathLike, image_shape: Optional[Tuple[int, int]] = None, *,
+                   sizes: Optional[Sequence[Tuple[int, int]]] = None
+                   ) -> Tuple[Union[np.ndarray, List[np.ndarray]], np.ndarray]:
+  """The whole file: (images, labels N int64; -1 = unlabeled).
+
+  The images are one N×H×W uint8 array when they share a size, else (with a meta file's
+  `sizes`) a list of H×W arrays.
+  """
+  batches = list(iter_mnist_csv(path, image_shape, sizes=sizes))
+  labels = np.concatenate([b[1] for b in batches])
+  if len({b[0].shape[1:] for b in batches}) == 1:
+    return np.concatenate([b[0] for b in batches]), labels
+  return [image for b in batches for image in b[0]], labels
+
+
+def read_meta(path: os.PathLike, num_items: Optional[int] = None) -> ItemMeta:
+  """`meta_<subset>.csv`: the ids and/or sizes of a subset's items, one row per item.
+
+  `num_items` is checked when given; else the file's own row count is taken.
+  """
+  path = os.fspath(path)
+  rows, line_numbers = [], []
+  with _open_text(path, encoding="utf-8") as f:
+    try:
+      for line_no, line in enumerate(f, 1):
+        # Datumaro's importer strips each line before splitting it; so does this reader.
+        rows.append(line.strip().split(","))
+        line_numbers.append(line_no)
+    except UnicodeDecodeError as e:
+      raise SourceFormatError(path, f"not a UTF-8 text file (byte {e.start}: {e.reason})") from e
+  return dataset_meta.item_meta_from_rows(
+      path, rows, len(rows) if num_items is None else num_items, line_numbers)
+
+
+_DECIMAL = [str(v) for v in range(256)]
+
+
+def write_datumaro_subset(folder: os.PathLike, subset: str,
+                          images: Union[np.ndarray, Sequence[np.ndarray]], labels: Sequence[int],
+                          ids: Optional[Sequence[str]] = None) -> List[pathlib.Path]:
+  """Writes one subset the way Datumaro's `mnist_csv` exporter does; returns the files written.
+
+  `mnist_<subset>.csv`: no header, a row `label,pixels...` per item (label -1 = no label), each
+  image at its own size; `meta_<subset>.csv` when ids or sizes differ from the defaults.
+  """
+  folder = pathlib.Path(folder)
+  labels = [int(label) for label in labels]
+  images, rows = dataset_meta.subset_to_write(images, labels, ids)
+  if any(label < UNLABELED for label in labels):
+    raise ValueError(f"labels are 0 or more, or {UNLABELED} for no label")
+  for item_id in (ids or []) if rows is not None and len(rows[0]) != 2 else []:
+    if "," in item_id or item_id != item_id.strip() or not item_id.isprintable():
+      raise ValueError(f"id {item_id!r} cannot be stored in a meta CSV row (Datumaro writes "
+                       "ids unquoted and strips each line)")
+  lines = [",".join([str(label)] + list(map(_DECIMAL.__getitem__, image.ravel().tolist())))
+           for label, image in zip(labels, images)]
+  written = [folder / f"mnist_{subset}.csv"]
+  written[0].write_bytes("".join(f"{line}\n" for line in lines).encode("ascii"))
+  if rows is not None:
+    written.append(folder / f"meta_{subset}.csv")
+    written[1].write_bytes("".join(",".join(row) + "\n" for row in rows).encode("utf-8"))
+  return written
 
 
 def mnist_csv_bytes(images: np.ndarray, labels: np.ndarray, header: bool = False) -> bytes:
