@@ -1,6 +1,8 @@
 """Export of a built dataset: every format holds exactly the examples of the split."""
 
+import gzip
 import json
+import struct
 
 import numpy as np
 import pytest
@@ -56,16 +58,40 @@ def test_png_folders_per_class(tmp_path, data_dir):
 
 def test_idx_in_datumaro_layout(tmp_path, data_dir):
   out = tmp_path / "out"
-  export("mnist_idx", "train", "idx", out, data_dir=data_dir, progress=False)
+  result = export("mnist_idx", "train", "idx", out, data_dir=data_dir, progress=False)
+  assert [p.name for p in result["files"]] == [
+      "train-labels-idx1-ubyte.gz", "train-images-idx3-ubyte.gz", "labels.txt",
+      "dataset_meta.json"]
+  assert sorted(p.name for p in out.iterdir()) == sorted(p.name for p in result["files"])
+  # 28x28 images with their indices as ids: no meta file. One size: IDX's own header
+  # [N, 28, 28], which Datumaro's importer reads as well as its own pixel count.
+  images_file = gzip.decompress((out / "train-images-idx3-ubyte.gz").read_bytes())
+  assert struct.unpack(">4i", images_file[:16]) == (0x803, 24, 28, 28)
+  labels_file = gzip.decompress((out / "train-labels-idx1-ubyte.gz").read_bytes())
+  assert struct.unpack(">2i", labels_file[:8]) == (0x801, 24)
   images = read_idx(out / "train-images-idx3-ubyte.gz")
   labels = read_idx(out / "train-labels-idx1-ubyte.gz")
   assert sorted((int(l), im.tobytes()) for im, l in zip(images, labels)) == source_pairs("train")
   assert (out / "labels.txt").read_text() == "".join(f"{i}\n" for i in range(10))
+  # Datumaro's dataset_meta.json: indented by 2, no final newline.
+  assert (out / "dataset_meta.json").read_text() == (
+      '{\n  "labels": [\n' + ",\n".join(f'    "{i}"' for i in range(10)) + "\n  ]\n}")
+
+
+def test_idx_test_split_is_written_as_t10k(tmp_path, data_dir):
+  result = export("mnist_idx", "test", "idx", tmp_path / "out", data_dir=data_dir,
+                  progress=False)
+  assert [p.name for p in result["files"][:2]] == ["t10k-labels-idx1-ubyte.gz",
+                                                   "t10k-images-idx3-ubyte.gz"]
+  back = tfds_builders.IdxFolder(tmp_path / "out")
+  assert list(back.info.splits) == ["test"]
 
 
 def test_csv_in_datumaro_layout(tmp_path, data_dir):
   out = tmp_path / "out"
-  export("mnist_idx", "test", "csv", out, data_dir=data_dir, progress=False)
+  result = export("mnist_idx", "test", "csv", out, data_dir=data_dir, progress=False)
+  assert [p.name for p in result["files"]] == ["mnist_test.csv", "labels.txt",
+                                               "dataset_meta.json"]
   table = np.loadtxt(out / "mnist_test.csv", delimiter=",", dtype=np.int64)
   assert table.shape == (12, 785)
   got = sorted((int(r[0]), r[1:].astype(np.uint8).tobytes()) for r in table)
@@ -110,3 +136,4 @@ def test_round_trip_through_the_folder_builders(tmp_path, data_dir, fmt):
     back = tfds.as_numpy(folder.as_dataset(split=split))
     assert sorted((int(e["label"]), e["image"].tobytes()) for e in back) == sorted(
         (int(e["label"]), e["image"].tobytes()) for e in original)
+

@@ -2,12 +2,17 @@
 MNIST layouts, which Datumaro and our own folder builders read back).
 
     python -m tfds_builders export mnist_idx --split train --format idx --out exported/
+
+IDX and CSV are written as Datumaro's `mnist` and `mnist_csv` exporters write them (`t10k-...`
+for the split `test`, `labels.txt`, `dataset_meta.json`, and a meta file when the examples have
+ids other than their indices or images other than 28x28), with one difference: IDX images of one
+size get the format's own header, `[N, rows, cols]`, which every IDX reader understands, where
+Datumaro writes its pixel count (its importer reads either). Images of different sizes can only
+be stored Datumaro's way. An `id` feature, when the dataset has one, becomes the items' ids.
 """
 
 from __future__ import annotations
 
-import gzip
-import json
 import os
 import pathlib
 import shutil
@@ -16,7 +21,7 @@ from typing import Dict, List, Optional
 import numpy as np
 
 from tfds_builders.errors import TfdsBuildersError
-from tfds_builders.formats.idx import idx_bytes
+from tfds_builders.formats import dataset_meta, idx, mnist_csv
 
 FORMATS = ("npz", "png", "idx", "csv")
 
@@ -57,13 +62,20 @@ def _write_labels_txt(out: pathlib.Path, names: List[str]) -> None:
   (out / "labels.txt").write_text("".join(f"{n}\n" for n in names), encoding="utf-8")
 
 
-def _mnist_like(builder, image_key: str):
+def _mnist_like(builder, image_key: str) -> None:
   shape = builder.info.features[image_key].shape
-  if len(shape) != 3 or shape[-1] != 1 or None in shape:
+  if len(shape) != 3 or shape[-1] != 1:
     raise ExportError(
-        f"{builder.name}: the idx and csv formats hold single-channel images of one fixed size; "
-        f"its '{image_key}' images are {shape}. Use --format png or npz")
-  return shape
+        f"{builder.name}: the idx and csv formats hold single-channel images; its '{image_key}' "
+        f"images are {shape}. Use --format png or npz")
+
+
+def _ids(builder, other: Dict[str, list]) -> Optional[List[str]]:
+  """The examples' ids when the dataset has a scalar text feature `id`, else None."""
+  features = builder.info.features
+  if "id" not in features or features["id"].shape != () or features["id"].np_dtype != object:
+    return None
+  return [value.decode("utf-8") for value in other.get("id", [])]
 
 
 def export(name: str, split: str, fmt: str, out: os.PathLike, data_dir: Optional[str] = None,
@@ -82,7 +94,7 @@ def export(name: str, split: str, fmt: str, out: os.PathLike, data_dir: Optional
     raise ExportError(f"{name} has no split {split!r}; it has {', '.join(builder.info.splits)}")
   image_key, label_key, label_feature = _image_and_label(builder)
   if fmt in ("idx", "csv"):
-    shape = _mnist_like(builder, image_key)
+    _mnist_like(builder, image_key)
   out = pathlib.Path(out)
   prepare_out_dir(out, overwrite)
   total = builder.info.splits[split].num_examples
@@ -134,25 +146,17 @@ def export(name: str, split: str, fmt: str, out: os.PathLike, data_dir: Optional
     np.savez_compressed(path, **arrays)
     return {"examples": len(labels), "files": [path]}
 
-  images_array = np.stack(images)[..., 0] if images else np.zeros((0,) + shape[:2], np.uint8)
-  if fmt == "idx":
-    if len(names) > 255:
-      raise ExportError(f"{name}: {len(names)} classes do not fit IDX's uint8 labels")
-    image_path = out / f"{split}-images-idx3-ubyte.gz"
-    label_path = out / f"{split}-labels-idx1-ubyte.gz"
-    with gzip.open(image_path, "wb") as f:
-      f.write(idx_bytes(images_array.astype(np.uint8)))
-    with gzip.open(label_path, "wb") as f:
-      f.write(idx_bytes(labels_array.astype(np.uint8)))
-    _write_labels_txt(out, names)
-    return {"examples": len(labels), "files": [image_path, label_path, out / "labels.txt"]}
-
-  # csv: Datumaro's mnist_csv layout, no header, label first.
-  path = out / f"mnist_{split}.csv"
-  flat = images_array.reshape(len(labels), -1).astype(np.int64)
-  table = np.concatenate([labels_array[:, None], flat], axis=1)
-  np.savetxt(path, table, fmt="%d", delimiter=",")
-  _write_labels_txt(out, names)
-  (out / "dataset_meta.json").write_text(json.dumps({"labels": names}, indent=2) + "\n",
-                                         encoding="utf-8")
-  return {"examples": len(labels), "files": [path, out / "labels.txt", out / "dataset_meta.json"]}
+  images = [image[..., 0].astype(np.uint8) for image in images]
+  ids = _ids(builder, other)
+  try:
+    if fmt == "idx":
+      if len(names) > 255:
+        raise ExportError(f"{name}: {len(names)} classes do not fit IDX's uint8 labels")
+      idx_labels = np.where(labels_array < 0, 255, labels_array)  # IDX's "no label" is 255
+      files = idx.write_datumaro_subset(out, split, images, idx_labels, ids, count_pixels=False)
+    else:
+      files = mnist_csv.write_datumaro_subset(out, split, images, labels_array, ids)
+  except ValueError as e:
+    raise ExportError(f"{name} {split}: {e}") from e
+  files += dataset_meta.write_class_names(out, names)
+  return {"examples": len(labels), "files": files}

@@ -5,15 +5,25 @@
     print(builder.info)   # splits, counts, class names and image size come from the files
     ds = builder.as_dataset(split="train", as_supervised=True)
 
-IdxFolder reads Datumaro's MNIST export: `<subset>-images-idx3-ubyte.gz` with
-`<subset>-labels-idx1-ubyte.gz` (gzipped or not) per subset, any image size the IDX header says;
-`t10k` is Datumaro's name for the subset `test`. CsvFolder reads `mnist_<subset>.csv` files. Class
-names come from `dataset_meta.json` over `labels.txt` over "0".."9". An unlabeled image (IDX label
-255, CSV label -1) has `label` -1, TFDS's ClassLabel value for "no label".
+IdxFolder reads Datumaro's MNIST export (`datum export -f mnist`): `<subset>-images-idx3-ubyte.gz`
+with `<subset>-labels-idx1-ubyte.gz` (gzipped or not) per subset, `t10k` being Datumaro's name for
+the subset `test`. CsvFolder reads its `mnist_csv` export: `mnist_<subset>.csv` files. Both read
+what Datumaro adds to the formats: the images header that counts pixels, not images, and the meta
+file (`<subset>-meta.gz`, `meta_<subset>.csv`) that gives items other ids or sizes than 28x28.
+Plain IDX files of any size, and CSV files with or without a header row, are read too.
 
-Like ImageFolder, nothing is written: each `as_dataset` reads the split's files (headers only at
-construction), so there is nothing to prepare and no name to register. To get a prepared TFDS
-dataset that `tfds.load` reads by name (slicing such as `train[:10%]` included), write it once:
+- Class names come from `dataset_meta.json` over `labels.txt` over "0".."9".
+- An unlabeled image (IDX label 255, CSV label -1) has `label` -1, TFDS's ClassLabel "no label".
+- Images of different sizes (in one subset or across subsets) make the `image` feature
+  `(None, None, 1)`; one size everywhere makes it `(rows, cols, 1)`.
+- When a meta file gives ids, every example has an `id` (string): its id, or its index as text
+  in a subset without ids.
+- An item Datumaro wrote without image data is refused by name: a dataset of images needs images.
+
+Like ImageFolder, nothing is written: each `as_dataset` reads the split's files (headers and meta
+files only at construction), so there is nothing to prepare and no name to register. To get a
+prepared TFDS dataset that `tfds.load` reads by name (slicing such as `train[:10%]` and
+`as_supervised=True` included), write it once:
 
     IdxFolder("path/to/export").write_tfds_dataset("my_digits", data_dir="~/tensorflow_datasets")
     ds = tfds.load("my_digits", split="train[:10%]", data_dir="~/tensorflow_datasets")
@@ -21,10 +31,12 @@ dataset that `tfds.load` reads by name (slicing such as `train[:10%]` included),
 
 from __future__ import annotations
 
+import dataclasses
+import logging
 import os
 import pathlib
 import re
-from typing import Dict, Optional, Tuple
+from typing import Dict, FrozenSet, Iterator, Optional, Tuple
 
 import numpy as np
 import tensorflow as tf
@@ -32,17 +44,66 @@ import tensorflow_datasets as tfds
 
 from tfds_builders.errors import ManualDirError, SourceFormatError
 from tfds_builders.formats import dataset_meta, idx, mnist_csv
+from tfds_builders.formats.dataset_meta import ItemMeta
+from tfds_builders.formats.matrix import shape_text
 from tfds_builders.mnist_family.idx_base import encode_pngs
 from tfds_builders.mnist_family.mnist_csv import csv_splits
 
+log = logging.getLogger("tfds_builders.folder")
+
 IDX_UNLABELED = 255
-_IDX_PATTERN = re.compile(r"^(?P<subset>.+)-(?P<kind>images-idx3|labels-idx1)-ubyte(\.gz)?$")
-# Datumaro writes its `test` subset under MNIST's own prefix.
+_IDX_PATTERN = re.compile(
+    r"^(?P<subset>.+)-(?P<kind>images-idx3-ubyte|labels-idx1-ubyte|meta)(\.gz)?$")
+_CSV_META_PATTERN = re.compile(r"^meta_(?P<subset>.+)\.csv$")
+# Datumaro writes its `test` subset under MNIST's own prefix (its meta file keeps `test`).
 _SUBSET_OF_PREFIX = {"t10k": "test"}
+
+Size = Tuple[int, int]
+
+
+@dataclasses.dataclass(frozen=True)
+class _Subset:
+  """A split's files and what their headers and meta file say.
+
+  Attributes:
+    files: IDX (images, labels, meta or None); CSV (csv, meta or None).
+    num_items: the number of examples.
+    sizes: the distinct image sizes.
+    meta: the meta file's ids and sizes, or None without one.
+  """
+  files: Tuple[Optional[pathlib.Path], ...]
+  num_items: int
+  sizes: FrozenSet[Size]
+  meta: Optional[ItemMeta]
+
+  @property
+  def item_sizes(self) -> Optional[Tuple[Size, ...]]:
+    return None if self.meta is None else self.meta.sizes
+
+  @property
+  def ids(self) -> Optional[Tuple[str, ...]]:
+    return None if self.meta is None else self.meta.ids
+
+
+class _StoredFolder(tfds.dataset_builders.AdhocBuilder, skip_registration=True):
+  """The builder `store_as_tfds_dataset` uses, keeping the supervised keys it has no argument for.
+
+  Without them the stored dataset refuses `as_supervised=True`, and `export` refuses it.
+  """
+
+  def __init__(self, *, supervised_keys: Tuple[str, str], **kwargs):
+    self._stored_supervised_keys = supervised_keys
+    super().__init__(**kwargs)
+
+  def _info(self) -> tfds.core.DatasetInfo:
+    info = super()._info()
+    return tfds.core.DatasetInfo(
+        builder=self, description=info.description, features=info.features,
+        supervised_keys=self._stored_supervised_keys, disable_shuffling=info.disable_shuffling)
 
 
 class _ArrayFolder(tfds.core.DatasetBuilder, skip_registration=True):
-  """A folder of array files whose splits and shapes are known from the files themselves."""
+  """A folder of array files whose splits, sizes and ids are known from the files themselves."""
 
   VERSION = tfds.core.Version("1.0.0")
 
@@ -51,32 +112,32 @@ class _ArrayFolder(tfds.core.DatasetBuilder, skip_registration=True):
     if not root_dir.is_dir():
       raise ManualDirError(f"{root_dir}: not a directory")
     self._root_dir = root_dir
-    self._sources = self._find_sources(root_dir)
-    if not self._sources:
+    self._expected_size = None if image_shape is None else tuple(image_shape)
+    sources = self._find_sources(root_dir)
+    if not sources:
       raise ManualDirError(f"{root_dir}: {self._NOTHING_FOUND}")
     self._class_names = dataset_meta.read_class_names(root_dir)
-    self._counts, self._image_shape = {}, None
-    for split, source in self._sources.items():
-      count, shape = self._count_and_shape(source, image_shape)
-      if self._image_shape is not None and shape != self._image_shape:
-        raise SourceFormatError(self._describe(source), f"images are {shape[0]}x{shape[1]}, "
-                                f"other subsets' are {self._image_shape[0]}x"
-                                f"{self._image_shape[1]}")
-      self._counts[split], self._image_shape = count, shape
+    self._subsets = {split: self._open(source) for split, source in sources.items()}
+    sizes = frozenset().union(*(subset.sizes for subset in self._subsets.values()))
+    self._image_size = next(iter(sizes)) if len(sizes) == 1 else None
+    self._has_ids = any(subset.ids is not None for subset in self._subsets.values())
     super().__init__(data_dir=os.fspath(root_dir))
     self._data_dir = os.fspath(root_dir)  # nothing is written; the folder is the data
     self.info.set_splits(tfds.core.SplitDict([
-        tfds.core.SplitInfo(name=split, shard_lengths=[count], num_bytes=0)
-        for split, count in self._counts.items()]))
+        tfds.core.SplitInfo(name=split, shard_lengths=[subset.num_items], num_bytes=0)
+        for split, subset in self._subsets.items()]))
 
   def _info(self) -> tfds.core.DatasetInfo:
+    features = {
+        "image": tfds.features.Image(shape=(self._image_size or (None, None)) + (1,)),
+        "label": tfds.features.ClassLabel(names=self._class_names),
+    }
+    if self._has_ids:
+      features["id"] = tfds.features.Text()
     return tfds.core.DatasetInfo(
         builder=self,
         description=f"{type(self).__name__} of {self._root_dir}.",
-        features=tfds.features.FeaturesDict({
-            "image": tfds.features.Image(shape=self._image_shape + (1,)),
-            "label": tfds.features.ClassLabel(names=self._class_names),
-        }),
+        features=tfds.features.FeaturesDict(features),
         supervised_keys=("image", "label"),
     )
 
@@ -86,17 +147,47 @@ class _ArrayFolder(tfds.core.DatasetBuilder, skip_registration=True):
   def _download_and_prepare(self, dl_manager, download_config=None):
     raise NotImplementedError(f"{type(self).__name__} reads its folder; nothing to prepare")
 
+  def _check_expected_size(self, path, sizes: FrozenSet[Size]) -> None:
+    if self._expected_size is not None and sizes - {self._expected_size}:
+      other = sorted(sizes - {self._expected_size})
+      raise SourceFormatError(path, f"images are {', '.join(map(shape_text, other))}, expected "
+                              f"{shape_text(self._expected_size)}")
+
+  def _examples(self, split: str):
+    """(images: N×rows×cols or a list of rows×cols arrays, labels (-1 = none), ids or None)."""
+    subset = self._subsets[split]
+    images, labels = self._read(subset)
+    if len(labels) != subset.num_items:
+      raise SourceFormatError(subset.files[0], f"now holds {len(labels)} items; it held "
+                              f"{subset.num_items} when {type(self).__name__} was created")
+    ids = None
+    if self._has_ids:
+      ids = list(subset.ids) if subset.ids is not None else [str(i) for i in range(len(labels))]
+    return images, labels, ids
+
   def _as_dataset(self, split, shuffle_files=False, decoders=None, read_config=None):
     del read_config
     if decoders:
       raise ValueError(f"{type(self).__name__} yields decoded images; decoders are not supported")
     split = str(split)
-    if split not in self._sources:
+    if split not in self._subsets:
       raise ValueError(f"Unknown split {split!r}; {self._root_dir} has "
-                       f"{sorted(self._sources)} (slicing such as 'train[:10]' is not supported)")
-    images, labels = self._read(self._sources[split])
-    ds = tf.data.Dataset.from_tensor_slices({
-        "image": images[..., np.newaxis], "label": labels.astype(np.int64)})
+                       f"{sorted(self._subsets)} (slicing such as 'train[:10]' is not supported)")
+    images, labels, ids = self._examples(split)
+    columns = {"label": labels}
+    if ids is not None:
+      columns["id"] = np.asarray(ids, dtype=object)
+    if isinstance(images, np.ndarray):
+      ds = tf.data.Dataset.from_tensor_slices({"image": images[..., np.newaxis], **columns})
+    else:
+      def examples():
+        for i, image in enumerate(images):
+          yield {"image": image[..., np.newaxis], **{k: v[i] for k, v in columns.items()}}
+      signature = {"image": tf.TensorSpec((None, None, 1), tf.uint8),
+                   "label": tf.TensorSpec((), tf.int64)}
+      if ids is not None:
+        signature["id"] = tf.TensorSpec((), tf.string)
+      ds = tf.data.Dataset.from_generator(examples, output_signature=signature)
     return ds.shuffle(len(labels)) if shuffle_files else ds
 
   def write_tfds_dataset(self, name: str, data_dir: os.PathLike,
@@ -104,20 +195,33 @@ class _ArrayFolder(tfds.core.DatasetBuilder, skip_registration=True):
     """Stores every split as a prepared TFDS dataset `name` in `data_dir`.
 
     Afterwards `tfds.load(name, data_dir=data_dir)` reads it from its files, with no code and no
-    registration, like any TFDS dataset (shuffling, slicing, caching included).
+    registration, like any TFDS dataset (shuffling, slicing, caching, `as_supervised=True`
+    included). It keeps the splits, class names, ids and the order of the files' examples.
     """
-    def split_examples(split):
-      images, labels = self._read(self._sources[split])
-      for index, png in enumerate(encode_pngs(images)):
-        yield index, {"image": png, "label": int(labels[index])}
+    def split_examples(split) -> Iterator[Tuple[int, dict]]:
+      images, labels, ids = self._examples(split)
+      if isinstance(images, np.ndarray):
+        pngs = encode_pngs(images)
+      else:
+        pngs = (png for image in images for png in encode_pngs(image[np.newaxis]))
+      for index, png in enumerate(pngs):
+        example = {"image": png, "label": int(labels[index])}
+        if ids is not None:
+          example["id"] = ids[index]
+        yield index, example
 
-    return tfds.dataset_builders.store_as_tfds_dataset(
-        name=name, version=version, features=self.info.features, data_dir=os.fspath(data_dir),
-        split_datasets={split: split_examples(split) for split in self._sources},
-        description=f"Written by tfds_builders {type(self).__name__} from {self._root_dir}.")
-
-  def _describe(self, source) -> str:
-    return str(source if not isinstance(source, tuple) else source[0])
+    builder = _StoredFolder(
+        name=name, version=version, features=self.info.features,
+        data_dir=os.path.expanduser(os.fspath(data_dir)),
+        split_datasets={split: split_examples(split) for split in self._subsets},
+        description=f"Written by tfds_builders {type(self).__name__} from {self._root_dir}.",
+        # The files' order is the user's; a fixed shuffle at write time would only hide it.
+        disable_shuffling=True, supervised_keys=("image", "label"))
+    if builder.is_prepared():
+      raise RuntimeError(f"Dataset '{name}' was already prepared as a TFDS dataset in "
+                         f"{builder.data_dir}; choose another name or version")
+    builder.download_and_prepare()
+    return builder
 
 
 class IdxFolder(_ArrayFolder, skip_registration=True):
@@ -127,42 +231,64 @@ class IdxFolder(_ArrayFolder, skip_registration=True):
                     "files")
 
   @staticmethod
-  def _find_sources(root_dir) -> Dict[str, Tuple[pathlib.Path, pathlib.Path]]:
+  def _find_sources(root_dir) -> Dict[str, Tuple[pathlib.Path, pathlib.Path,
+                                                 Optional[pathlib.Path]]]:
     found: Dict[str, Dict[str, pathlib.Path]] = {}
     for path in sorted(root_dir.iterdir()):
       match = _IDX_PATTERN.match(path.name)
       if match and path.is_file():
         subset = _SUBSET_OF_PREFIX.get(match.group("subset"), match.group("subset"))
         kinds = found.setdefault(subset, {})
-        if match.group("kind") in kinds:
-          raise ManualDirError(f"{root_dir}: both {kinds[match.group('kind')].name} and "
-                               f"{path.name} exist; keep one")
-        kinds[match.group("kind")] = path
+        kind = match.group("kind")
+        if kind in kinds:
+          raise ManualDirError(f"{root_dir}: both {kinds[kind].name} and {path.name} exist; "
+                               "keep one")
+        kinds[kind] = path
     sources = {}
     for subset, kinds in found.items():
-      if len(kinds) != 2:
-        (kind, path), = kinds.items()
-        other = "labels-idx1" if kind == "images-idx3" else "images-idx3"
-        raise ManualDirError(f"{path}: found no matching {other} file for subset {subset!r}")
-      sources[subset] = (kinds["images-idx3"], kinds["labels-idx1"])
+      images, labels = kinds.get("images-idx3-ubyte"), kinds.get("labels-idx1-ubyte")
+      if labels is None and images is None:
+        raise ManualDirError(f"{kinds['meta']}: a meta file of subset {subset!r}, which has no "
+                             "labels-idx1 and images-idx3 files")
+      if labels is None:
+        raise ManualDirError(f"{images}: found no matching labels-idx1 file for subset "
+                             f"{subset!r}")
+      if images is None:
+        raise ManualDirError(
+            f"{labels}: found no matching images-idx3 file for subset {subset!r}, so none of "
+            "its items has an image (Datumaro writes no images file when it exports without "
+            "--save-media); a dataset of images needs the images")
+      sources[subset] = (images, labels, kinds.get("meta"))
     return sources
 
-  def _count_and_shape(self, source, image_shape):
-    images, labels = (idx.read_idx_header(p) for p in source)
-    if len(images.shape) != 3:
-      raise SourceFormatError(source[0], f"expected N×H×W images, the header says "
-                              f"{'x'.join(map(str, images.shape))}")
-    if labels.num_items != images.num_items:
-      raise SourceFormatError(source[1], f"has {labels.num_items} labels but {source[0]} has "
-                              f"{images.num_items} images; the two files do not belong together")
-    if image_shape is not None and tuple(image_shape) != images.item_shape:
-      raise SourceFormatError(source[0], f"images are {'x'.join(map(str, images.item_shape))}, "
-                              f"expected {'x'.join(map(str, image_shape))}")
-    return images.num_items, images.item_shape
+  def _open(self, source) -> _Subset:
+    images, labels, meta_path = source
+    labels_header = idx.read_idx_header(labels)
+    if len(labels_header.shape) != 1 or labels_header.dtype.kind not in "ui":
+      raise SourceFormatError(labels, f"expected labels (idx1: N integers); the header says "
+                              f"{shape_text(labels_header.shape)} {labels_header.dtype.name}")
+    num_items = labels_header.num_items
+    meta = None if meta_path is None else idx.read_meta(meta_path, num_items, labels=str(labels))
+    items = idx.read_image_items_header(images, num_items, meta and meta.sizes,
+                                        labels=str(labels), meta=str(meta_path))
+    if items.counts_pixels:
+      log.info("%s: the header's count, %d, is the number of pixels, as Datumaro's exporter "
+               "writes it, not of images; read as %d images", images, items.header.shape[0],
+               num_items)
+    sizes = frozenset(items.sizes)
+    self._check_expected_size(images, sizes)
+    return _Subset(source, num_items, sizes, meta)
 
-  def _read(self, source):
-    images, labels = idx.read_idx_pair(*source, num_classes=len(self._class_names),
-                                       unlabeled=(IDX_UNLABELED,))
+  def _read(self, subset: _Subset):
+    images_path, labels_path, meta_path = subset.files
+    _, images = idx.read_image_items(images_path, subset.num_items, subset.item_sizes,
+                                     labels=str(labels_path), meta=str(meta_path))
+    labels = idx.read_idx(labels_path)
+    if labels.shape != (subset.num_items,):
+      raise SourceFormatError(labels_path, f"now holds {shape_text(labels.shape)} labels; it held "
+                              f"{subset.num_items} when {type(self).__name__} was created")
+    idx.check_labels(labels, str(labels_path), len(self._class_names),
+                     unlabeled=(IDX_UNLABELED,))
     labels = labels.astype(np.int64)
     labels[labels == IDX_UNLABELED] = -1
     return images, labels
@@ -174,15 +300,36 @@ class CsvFolder(_ArrayFolder, skip_registration=True):
   _NOTHING_FOUND = "no mnist_<subset>.csv files"
 
   @staticmethod
-  def _find_sources(root_dir):
-    return csv_splits(root_dir)
+  def _find_sources(root_dir) -> Dict[str, Tuple[pathlib.Path, Optional[pathlib.Path]]]:
+    files = csv_splits(root_dir)
+    metas = {}
+    for path in sorted(root_dir.iterdir()):
+      match = _CSV_META_PATTERN.match(path.name)
+      if match and path.is_file():
+        if match.group("subset") not in files:
+          raise ManualDirError(f"{path}: a meta file of subset {match.group('subset')!r}, which "
+                               f"has no mnist_{match.group('subset')}.csv")
+        metas[match.group("subset")] = path
+    return {subset: (path, metas.get(subset)) for subset, path in files.items()}
 
-  def _count_and_shape(self, source, image_shape):
-    layout = mnist_csv.read_layout(source, image_shape)
-    return layout.num_rows, layout.image_shape
+  def _open(self, source) -> _Subset:
+    csv_path, meta_path = source
+    meta = None if meta_path is None else mnist_csv.read_meta(meta_path)
+    item_sizes = meta and meta.sizes
+    layout = mnist_csv.read_layout(csv_path, None if item_sizes else self._expected_size,
+                                   sizes=item_sizes, ids=meta and meta.ids)
+    if meta is not None and len(meta.ids or meta.sizes) != layout.num_rows:
+      raise SourceFormatError(meta_path, f"has {len(meta.ids or meta.sizes)} rows, but "
+                              f"{csv_path} has {layout.num_rows} items; the meta file describes "
+                              "one row per item")
+    sizes = frozenset(layout.sizes or (layout.image_shape,))
+    self._check_expected_size(csv_path, sizes)
+    return _Subset(source, layout.num_rows, sizes, meta)
 
-  def _read(self, source):
-    images, labels = mnist_csv.read_mnist_csv(source, self._image_shape)
-    idx.check_labels(labels, str(source), len(self._class_names),
+  def _read(self, subset: _Subset):
+    csv_path, _ = subset.files
+    images, labels = mnist_csv.read_mnist_csv(
+        csv_path, None if subset.item_sizes else self._expected_size, sizes=subset.item_sizes)
+    idx.check_labels(labels, str(csv_path), len(self._class_names),
                      unlabeled=(mnist_csv.UNLABELED,))
     return images, labels
