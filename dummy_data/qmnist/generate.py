@@ -4,8 +4,8 @@ files (16 rows).
 
 The test file has more than 10,000 rows so that the test10k/test50k boundary is the real one; its
 images cycle through ten glyphs, which gzip shrinks to a few KB. Label columns: class, HSF series
-(0, 1 or 4), writer id, digit index for the writer, NIST class code (48 + class), global NIST
-index (unique), duplicate flag (every 7th row), unused (0).
+(0, 1 or 4), writer id, digit index for the writer, NIST class code (30 + class: QMNIST's README
+gives 30-39), global NIST index (unique), duplicate flag (every 7th row), unused (0).
 """
 
 import lzma
@@ -30,7 +30,7 @@ def labels_for(prefix: str, count: int) -> np.ndarray:
   labels[:, 1] = np.array([0, 1, 4])[rows % 3]
   labels[:, 2] = 2000 + rows // 20
   labels[:, 3] = rows % 20
-  labels[:, 4] = 48 + classes
+  labels[:, 4] = 30 + classes
   labels[:, 5] = FIRST_NIST_INDEX[prefix] + rows
   labels[:, 6] = (rows % 7 == 6).astype(np.int32)
   return labels

@@ -145,3 +145,14 @@ def test_labels_must_be_n_by_8_integers_with_classes_0_to_9(tmp_path):
   labels[2, 0] = 10
   with pytest.raises(SourceFormatError, match="labels: row 2: class 10 is outside 0..9"):
     generate(tmp_path, np.zeros((3, 28, 28), np.uint8), labels)
+
+
+def test_nist_class_code_is_30_to_39_as_in_the_qmnist_files():
+  # QMNIST's README gives column 4 the range 30-39 (NIST SD19's class codes), not ASCII 48-57.
+  for name in ("qmnist-train-labels-idx2-int.gz", "qmnist-test-labels-idx2-int.gz",
+               "xnist-labels-idx2-int.xz"):
+    labels = read_idx(SOURCES / name)
+    assert sorted(set(labels[:, 4].tolist())) == list(range(30, 40)), name
+    assert (labels[:, 4] == 30 + labels[:, 0]).all(), name
+  description = tfds.builder("qmnist").info.description
+  assert "nist_class_code (NIST SD19's class code: 30-39 for the digits 0-9)" in description
