@@ -60,7 +60,7 @@ def describe_manual_dir(manual_dir) -> str:
   """What a build would read from `manual_dir`, or the error it would stop with (for notebooks)."""
   resolver = Resolver("ilsvrc2012", manual_dir)
   found = resolver.resolve(INPUTS, at_least_one_of=SPLITS, how_to_fix=HOW_TO_FIX)
-  return "\n".join(f"{key}: {found[key] or 'not found'}" for key in INPUTS)
+  return "\n".join(f"{key}: {found[key].name if found[key] else 'not found'}" for key in INPUTS)
 
 
 class Ilsvrc2012(builder_base.SourceFilesMixin, tfds.core.GeneratorBasedBuilder):
