@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
+import logging
 import os
 import pathlib
+import shutil
+import time
 from typing import Mapping, Optional, Sequence
 
 import tensorflow_datasets as tfds
 
 from tfds_builders import download, sources
+
+log = logging.getLogger("tfds_builders.build")
 
 PACKAGE_DIR = pathlib.Path(__file__).resolve().parent
 
@@ -54,6 +61,14 @@ class SourceFilesMixin:
     # checksums/<builder>.tsv, in TFDS's own format, rather than a file beside the code.
     return download.checksums_path(cls.name)
 
+  def download_and_prepare(self, **kwargs):
+    # One build of a dataset version at a time in a data dir: a second one waits, then finds the
+    # dataset ready. With the lock held, any incomplete.* folder of this version is stale (left by
+    # a killed build) and is removed.
+    with _build_lock(self):
+      _remove_stale_incomplete(self.data_path)
+      return super().download_and_prepare(**kwargs)
+
   def _download_and_prepare(self, dl_manager, download_config):
     # The only place TFDS shows the user's download switches (manual_dir as given, download_mode,
     # register_checksums, Beam options) to a builder.
@@ -86,6 +101,52 @@ class SourceFilesMixin:
   def uses_beam(self) -> bool:
     config = self._download_config
     return bool(config is not None and (config.beam_runner or config.beam_options))
+
+
+@contextlib.contextmanager
+def _build_lock(builder):
+  """An exclusive lock beside the dataset's version folder, for local data dirs.
+
+  Buckets have no locks; there TFDS's own incomplete.* renaming is all there is.
+  """
+  data_path = builder.data_path
+  if "://" in os.fspath(data_path):
+    yield
+    return
+  parent = pathlib.Path(os.fspath(data_path)).parent
+  parent.mkdir(parents=True, exist_ok=True)
+  lock_path = parent / f".{data_path.name}.lock"
+  with open(lock_path, "a+") as lock:
+    try:
+      fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+      lock.seek(0)
+      holder = lock.read().strip() or "unknown"
+      log.warning("%s: another build of this dataset is running (pid %s, lock %s); waiting for "
+                  "it to finish", builder.info.full_name, holder, lock_path)
+      start = time.monotonic()
+      fcntl.flock(lock, fcntl.LOCK_EX)
+      log.warning("%s: the other build finished after %.0f s; going on", builder.info.full_name,
+                  time.monotonic() - start)
+    lock.seek(0)
+    lock.truncate()
+    lock.write(str(os.getpid()))
+    lock.flush()
+    try:
+      yield
+    finally:
+      fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _remove_stale_incomplete(data_path) -> None:
+  if "://" in os.fspath(data_path):
+    return
+  parent = pathlib.Path(os.fspath(data_path)).parent
+  if not parent.is_dir():
+    return
+  for stale in sorted(parent.glob(f"incomplete.*_{data_path.name}")):
+    log.warning("Removing %s, left by a build that was killed", stale)
+    shutil.rmtree(stale, ignore_errors=True)
 
 
 def local_sources_instructions(builder_name: str, file_names: Sequence[str]) -> str:

@@ -26,6 +26,9 @@ from tfds_builders.formats import paths
 WNID_RE = re.compile(r"^n\d{8}$")
 VAL_NAME_RE = re.compile(r"^ILSVRC2012_val_(\d{8})\.JPEG$")
 IMAGE_SUFFIXES = (".JPEG", ".jpeg", ".jpg", ".JPG")
+# ILSVRC2012's largest image file is under 16 MB; a member claiming more than this is not one of
+# its images, and is refused before its bytes are read into memory.
+MAX_IMAGE_BYTES = 64 << 20
 
 
 @dataclasses.dataclass(frozen=True)
@@ -52,7 +55,17 @@ class Member:
     return f"{self.archive}:{self.path}"
 
 
+def check_utf8_name(where, name: str) -> None:
+  """File names become the `file_name` feature (text): one that is not UTF-8 cannot be stored."""
+  try:
+    name.encode("utf-8")
+  except UnicodeEncodeError:
+    raise SourceFormatError(where, f"holds a file name that is not UTF-8 text ({ascii(name)}); "
+                            "ILSVRC2012's names are ASCII: rename the file") from None
+
+
 def _check_member_path(archive: str, path: str) -> None:
+  check_utf8_name(archive, path)
   parts = path.replace("\\", "/").split("/")
   if path.startswith(("/", "\\")) or ".." in parts or re.match(r"^[A-Za-z]:", path):
     raise SourceFormatError(
@@ -65,9 +78,20 @@ def _is_file_member(archive: str, info: tarfile.TarInfo) -> bool:
   _check_member_path(archive, info.name)
   if info.isdir():
     return False
+  if info.issparse():
+    # A sparse member's size is what it claims, not what is stored: 10 KB can claim 3 GiB of
+    # zeros, all of which tarfile would hand over. ILSVRC2012's archives hold no sparse files.
+    raise SourceFormatError(archive, f"member {info.name!r} is a sparse file claiming {info.size} "
+                            "bytes; ILSVRC2012's archives hold none")
   if not info.isfile():
     raise SourceFormatError(archive, f"member {info.name!r} is a link or special file, not an image")
   return True
+
+
+def check_image_size(size: int, where: str) -> None:
+  if size > MAX_IMAGE_BYTES:
+    raise SourceFormatError(where, f"is {size} bytes, more than any ILSVRC2012 image "
+                            f"({MAX_IMAGE_BYTES} at most): not an image of this dataset")
 
 
 def list_members(path: os.PathLike) -> List[Member]:
@@ -113,6 +137,7 @@ def read_members(members: List[Member]) -> Iterator[Tuple[Member, bytes]]:
     return
   with paths.open_binary(members[0].archive) as f:
     for member in members:
+      check_image_size(member.size, str(member))
       f.seek(member.offset)
       data = f.read(member.size)
       if len(data) != member.size:
@@ -166,6 +191,7 @@ def iter_tar_stream(fileobj: BinaryIO, where: str) -> Iterator[Tuple[str, bytes]
         if not _is_file_member(where, info):
           continue
         last = info.name
+        check_image_size(info.size, f"{where}:{info.name}")
         data = tar.extractfile(info).read()
       except (tarfile.TarError, EOFError, OSError) as e:
         at = f"at member {last}" if last else "at its first member"
@@ -234,9 +260,16 @@ _NOT_IMAGE = "files that are not .JPEG images"
 _TOO_DEEP = "folders nested deeper than <wnid>/<folder>/"
 
 
+def _entries(folder) -> List[paths.epath.Path]:
+  entries = sorted(paths.as_path(folder).iterdir())
+  for entry in entries:
+    check_utf8_name(folder, entry.name)
+  return entries
+
+
 def _scan_class_folder(scan: TreeScan, folder, wnid: str, depth: int) -> None:
   """Images of a <wnid>/ folder and of its sub-folders one level down."""
-  for entry in sorted(paths.as_path(folder).iterdir()):
+  for entry in _entries(folder):
     if entry.is_dir():
       if depth == 0:
         if WNID_RE.match(entry.name) and entry.name != wnid:
@@ -255,7 +288,7 @@ def _scan_class_folder(scan: TreeScan, folder, wnid: str, depth: int) -> None:
 def train_tree(root: os.PathLike) -> TreeScan:
   """The images of an extracted train tree: only <wnid>/ folders at the top, sorted."""
   root = paths.as_path(root)
-  entries = sorted(root.iterdir())
+  entries = _entries(root)
   folders = [p for p in entries if p.is_dir()]
   bad = [p.name for p in folders if not WNID_RE.match(p.name)]
   if bad or not folders:
@@ -275,7 +308,7 @@ def flat_or_by_class(root: os.PathLike) -> TreeScan:
   """The images of a val/test tree that is flat or split into <wnid>/ folders."""
   root = paths.as_path(root)
   scan = TreeScan()
-  for entry in sorted(root.iterdir()):
+  for entry in _entries(root):
     if entry.is_dir():
       if not WNID_RE.match(entry.name):
         raise SourceFormatError(entry, "is not a <wnid> folder (like n01440764)")

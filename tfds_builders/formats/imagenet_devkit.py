@@ -30,6 +30,11 @@ from tfds_builders.formats import paths
 META_MAT = "data/meta.mat"
 GROUND_TRUTH = "data/ILSVRC2012_validation_ground_truth.txt"
 NUM_CLASSES = 1000
+NUM_VALIDATION = 50_000
+# Bounds on what the devkit's two files can be: meta.mat is 2 MB, the ground truth 50,000 short
+# lines. A member claiming more is refused before it is read (a 192 KB gzip can unpack to 100 M
+# lines, and a sparse member can claim gigabytes).
+MAX_BYTES = {META_MAT: 16 << 20, GROUND_TRUTH: 1 << 20}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -242,11 +247,20 @@ def read_ground_truth(text: str, where: str, classes: Dict[int, Synset]) -> Tupl
     line = line.strip()
     if not line:
       continue
+    if len(ids) == NUM_VALIDATION:
+      raise SourceFormatError(where, f"has more than {NUM_VALIDATION} labels (line {line_no}); "
+                              f"ILSVRC2012 has {NUM_VALIDATION} validation images")
     if not line.isdigit() or int(line) not in classes:
       raise SourceFormatError(
           where, f"line {line_no}: {line!r} is not an ILSVRC2012_ID of meta.mat's classes")
     ids.append(int(line))
   return tuple(ids)
+
+
+def _check_size(size: int, where: str, wanted: str) -> None:
+  if size > MAX_BYTES[wanted]:
+    raise SourceFormatError(where, f"is {size} bytes; the devkit's {wanted} is never more than "
+                            f"{MAX_BYTES[wanted]}")
 
 
 def _read_tar(path: str) -> Tuple[bytes, bytes]:
@@ -257,6 +271,10 @@ def _read_tar(path: str) -> Tuple[bytes, bytes]:
       for info in tar:
         for wanted in (META_MAT, GROUND_TRUTH):
           if info.isfile() and (info.name == wanted or info.name.endswith("/" + wanted)):
+            if info.issparse():
+              raise SourceFormatError(path, f"member {info.name} is a sparse file claiming "
+                                      f"{info.size} bytes; the devkit holds none")
+            _check_size(info.size, f"{path}:{info.name}", wanted)
             found[wanted] = tar.extractfile(info).read()
   except (tarfile.TarError, EOFError, OSError) as e:
     raise SourceFormatError(path, f"is not a readable devkit tar ({e})") from e
@@ -274,6 +292,8 @@ def read_devkit(path: os.PathLike) -> Devkit:
     missing = [w for w in (META_MAT, GROUND_TRUTH) if not (path / w).is_file()]
     if missing:
       raise SourceFormatError(path, f"has no {' or '.join(missing)}")
+    for wanted in (META_MAT, GROUND_TRUTH):
+      _check_size((path / wanted).stat().length, f"{path / wanted}", wanted)
     meta, truth = (path / META_MAT).read_bytes(), (path / GROUND_TRUTH).read_bytes()
   else:
     meta, truth = _read_tar(os.fspath(path))

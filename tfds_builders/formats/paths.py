@@ -14,6 +14,8 @@ from typing import BinaryIO, Union
 
 from etils import epath
 
+from tfds_builders.errors import SourceFormatError
+
 PathLike = Union[str, os.PathLike]
 
 
@@ -32,8 +34,12 @@ def is_local(path: PathLike) -> bool:
 
 
 def open_binary(path: PathLike) -> BinaryIO:
-  """Opens a file for reading bytes, wherever it is."""
-  return as_path(path).open("rb")
+  """Opens a file for reading bytes, wherever it is; a file this process may not read is named."""
+  try:
+    return as_path(path).open("rb")
+  except PermissionError as e:
+    raise SourceFormatError(path, "permission denied: this process may not read it (check the "
+                            "file's permissions and owner)") from e
 
 
 def size_of(path: PathLike) -> int:

@@ -45,14 +45,33 @@ class Unit:
 def images_of(unit: Unit) -> Iterator[Tuple[str, str, bytes]]:
   """(file name, where it is for messages, bytes) of every image of a unit."""
   if unit.inner_tar is not None:
-    for name, data in archive.iter_inner_tar(unit.inner_tar):
-      yield name, f"{unit.inner_tar}:{name}", data
+    yield from _class_tar_images(unit)
   for member, data in archive.read_members(list(unit.members)):
     yield member.name, str(member), data
   for path in unit.files:
+    archive.check_image_size(paths.size_of(path), path)
     with paths.open_binary(path) as f:
       data = f.read()
     yield path.rsplit("/", 1)[-1], path, data
+
+
+def _class_tar_images(unit: Unit) -> Iterator[Tuple[str, str, bytes]]:
+  """The images of one train class tar, each named for its class, each name once.
+
+  File names are the examples' keys. ILSVRC2012 names every train image `<wnid>_<n>.JPEG` after
+  the class tar it is in, so checking the prefix here and the names within each tar makes every
+  key of the split unique, with memory for one class only.
+  """
+  seen = set()
+  for name, data in archive.iter_inner_tar(unit.inner_tar):
+    where = f"{unit.inner_tar}:{name}"
+    if not name.startswith(unit.wnid + "_"):
+      raise SourceFormatError(where, f"is in the class tar of {unit.wnid} but is not named "
+                              f"{unit.wnid}_<n>.JPEG like every ILSVRC2012 train image")
+    if name in seen:
+      raise SourceFormatError(unit.inner_tar, f"holds {name} twice")
+    seen.add(name)
+    yield name, where, data
 
 
 def examples_of(unit: Unit, shorter_side: Optional[int] = None,

@@ -1,0 +1,271 @@
+"""ImageNet inputs that lie: sparse members claiming gigabytes, a ground truth of 100 M lines, an
+image header claiming 60000x60000, names that are not UTF-8 or repeat, files the process may not
+read. Each is refused naming the file, in bounded memory (measured in a child process)."""
+
+import gzip
+import io
+import json
+import os
+import pathlib
+import shutil
+import subprocess
+import sys
+import tarfile
+import tempfile
+import textwrap
+
+import pytest
+
+from conftest import DUMMY_DATA, REPO
+from tfds_builders.errors import SourceFormatError
+from tfds_builders.formats import imagenet_archive as archive
+from tfds_builders.formats.imagenet_archive import Member
+
+SOURCES = DUMMY_DATA / "ilsvrc2012"
+GIB3 = 3 << 30
+RSS_BOUND_MB = 300
+
+
+def _octal(value: int, width: int) -> bytes:
+  return b"%0*o\0" % (width - 1, value)
+
+
+def sparse_member(name: str, claimed: int, stored: bytes = b"\xff" * 512) -> bytes:
+  """A GNU sparse tar member (type 'S') storing `stored` but claiming `claimed` bytes of data."""
+  header = bytearray(512)
+  header[0:len(name)] = name.encode()
+  header[100:108] = b"0000644\0"
+  header[108:116] = b"0000000\0"
+  header[116:124] = b"0000000\0"
+  header[124:136] = _octal(len(stored), 12)
+  header[136:148] = _octal(0, 12)
+  header[156:157] = b"S"
+  header[257:265] = b"ustar  \0"  # the GNU magic
+  header[386:398] = _octal(claimed - len(stored), 12)  # one data region, at the very end
+  header[398:410] = _octal(len(stored), 12)
+  header[483:495] = _octal(claimed, 12)  # the size it claims once expanded
+  header[148:156] = b" " * 8
+  header[148:156] = b"%06o\0 " % sum(header)
+  padding = b"\0" * (-len(stored) % 512)
+  return bytes(header) + stored + padding
+
+
+def tar_of(members, end=True) -> bytes:
+  return b"".join(members) + (b"\0" * 1024 if end else b"")
+
+
+def plain_member(name: str, data: bytes) -> bytes:
+  info = tarfile.TarInfo(name)
+  info.size = len(data)
+  return info.tobuf(format=tarfile.GNU_FORMAT) + data + b"\0" * (-len(data) % 512)
+
+
+def run_build_in_child(manual, data_dir, config="default"):
+  """Builds ilsvrc2012 in a fresh process: (its error text, its RSS growth in MB during the build)."""
+  script = textwrap.dedent(f"""
+      import json, resource, sys
+      import tensorflow_datasets as tfds, tfds_builders
+      builder = tfds.builder("ilsvrc2012/{config}", data_dir={str(data_dir)!r})
+      before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+      try:
+        builder.download_and_prepare(download_config=tfds.download.DownloadConfig(
+            manual_dir={str(manual)!r}))
+        error = None
+      except Exception as e:
+        error = f"{{type(e).__name__}}: {{e}}"
+      after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+      print(json.dumps({{"error": error, "grew_mb": (after - before) / 1024}}))
+  """)
+  out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                       timeout=300, cwd=REPO, env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"))
+  assert out.returncode == 0, out.stderr[-3000:]
+  result = json.loads(out.stdout.strip().splitlines()[-1])
+  return result["error"], result["grew_mb"]
+
+
+def test_sparse_member_claiming_3_gib_in_a_10_kb_train_tar_is_refused_in_bounded_memory(tmp_path):
+  inner = tar_of([sparse_member("n01440764_1.JPEG", GIB3)])
+  outer = tar_of([plain_member("n01440764.tar", inner)])
+  manual = tmp_path / "manual"
+  manual.mkdir()
+  (manual / "ILSVRC2012_img_train.tar").write_bytes(outer)
+  assert len(outer) < 10_000
+  error, grew_mb = run_build_in_child(manual, tmp_path / "data")
+  assert error == (
+      f"SourceFormatError: {manual}/ILSVRC2012_img_train.tar:n01440764.tar: member "
+      f"'n01440764_1.JPEG' is a sparse file claiming {GIB3} bytes; ILSVRC2012's archives hold none")
+  assert grew_mb < RSS_BOUND_MB
+  assert not (tmp_path / "data" / "ilsvrc2012" / "default" / "1.0.0").exists()
+
+
+def test_sparse_or_oversized_devkit_members_and_a_100m_line_ground_truth_are_refused(tmp_path):
+  val = tmp_path / "manual"
+  val.mkdir()
+  os.symlink(SOURCES / "ILSVRC2012_img_val.tar", val / "ILSVRC2012_img_val.tar")
+  # 100 M lines of "1": 200 MB of text, about 200 KB of gzip.
+  lines = b"1\n" * 10_000_000
+  devkit = io.BytesIO()
+  with gzip.GzipFile(fileobj=devkit, mode="wb", mtime=0) as gz:
+    header = tarfile.TarInfo("ILSVRC2012_devkit_t12/data/ILSVRC2012_validation_ground_truth.txt")
+    header.size = len(lines) * 10
+    gz.write(header.tobuf(format=tarfile.GNU_FORMAT))
+    for _ in range(10):
+      gz.write(lines)
+    gz.write(b"\0" * 1024)
+  (val / "ILSVRC2012_devkit_t12.tar.gz").write_bytes(devkit.getvalue())
+  assert len(devkit.getvalue()) < 1_000_000
+  error, grew_mb = run_build_in_child(val, tmp_path / "data")
+  assert error == (
+      f"SourceFormatError: {val}/ILSVRC2012_devkit_t12.tar.gz:ILSVRC2012_devkit_t12/data/"
+      "ILSVRC2012_validation_ground_truth.txt: is 200000000 bytes; the devkit's "
+      "data/ILSVRC2012_validation_ground_truth.txt is never more than 1048576")
+  assert grew_mb < RSS_BOUND_MB
+  # The same trick with a sparse meta.mat in a 2 KB devkit.
+  (val / "ILSVRC2012_devkit_t12.tar.gz").write_bytes(gzip.compress(tar_of(
+      [sparse_member("ILSVRC2012_devkit_t12/data/meta.mat", GIB3)]), mtime=0))
+  error, grew_mb = run_build_in_child(val, tmp_path / "data")
+  assert error == (
+      f"SourceFormatError: {val}/ILSVRC2012_devkit_t12.tar.gz: member "
+      f"ILSVRC2012_devkit_t12/data/meta.mat is a sparse file claiming {GIB3} bytes; the devkit "
+      "holds none")
+  assert grew_mb < RSS_BOUND_MB
+
+
+def test_ground_truth_longer_than_the_validation_set_is_refused():
+  from tfds_builders.formats.imagenet_devkit import read_ground_truth
+  classes = {1: object()}
+  with pytest.raises(SourceFormatError) as e:
+    read_ground_truth("1\n" * 50_001, "devkit:gt.txt", classes)
+  assert str(e.value) == ("devkit:gt.txt: has more than 50000 labels (line 50001); ILSVRC2012 has "
+                          "50000 validation images")
+
+
+def _val_tar_with(tmp_path, name, data):
+  manual = tmp_path / "manual"
+  manual.mkdir()
+  out = io.BytesIO()
+  with tarfile.open(fileobj=out, mode="w") as tar:
+    info = tarfile.TarInfo(name)
+    info.size = len(data)
+    tar.addfile(info, io.BytesIO(data))
+  return manual, out.getvalue()
+
+
+def test_image_header_claiming_60000x60000_is_refused_at_build_time_in_the_default_config(
+    tmp_path):
+  with tarfile.open(SOURCES / "ILSVRC2012_img_val.tar") as tar:
+    member = sorted(tar.getmembers(), key=lambda m: m.name)[0]
+    data = bytearray(tar.extractfile(member).read())
+  sof = next(i for i in range(2, len(data) - 1)
+             if data[i] == 0xFF and data[i + 1] in (0xC0, 0xC1, 0xC2))
+  data[sof + 5:sof + 9] = (60000).to_bytes(2, "big") * 2  # height, then width
+  manual, tar_bytes = _val_tar_with(tmp_path, member.name, bytes(data))
+  (manual / "ILSVRC2012_img_val.tar").write_bytes(tar_bytes)
+  error, _ = run_build_in_child(manual, tmp_path / "data")
+  assert error == (
+      f"SourceFormatError: {manual}/ILSVRC2012_img_val.tar:{member.name}: claims to be "
+      "60000x60000 (3600000000 pixels), more than 67108864: the image header is damaged")
+  assert not (tmp_path / "data" / "ilsvrc2012" / "default" / "1.0.0").exists()
+
+
+def test_an_image_member_larger_than_any_photograph_is_refused_before_it_is_read(tmp_path):
+  member = Member(str(tmp_path / "val.tar"), "ILSVRC2012_val_00000001.JPEG", 512, 100 << 20)
+  (tmp_path / "val.tar").write_bytes(b"\0" * 1024)
+  with pytest.raises(SourceFormatError) as e:
+    list(archive.read_members([member]))
+  assert str(e.value) == (f"{tmp_path}/val.tar:ILSVRC2012_val_00000001.JPEG: is 104857600 bytes, "
+                          "more than any ILSVRC2012 image (67108864 at most): not an image of this "
+                          "dataset")
+
+
+def test_non_utf8_names_in_the_test_tar_and_the_test_folder_are_named(tmp_path):
+  good = (SOURCES / "test").iterdir().__next__().read_bytes()
+  bad_name = os.fsdecode(b"ILSVRC2012_test_\xff.JPEG")
+  manual, tar_bytes = _val_tar_with(tmp_path, bad_name, good)
+  (manual / "ILSVRC2012_img_test.tar").write_bytes(tar_bytes)
+  with pytest.raises(SourceFormatError) as e:
+    archive.list_members(manual / "ILSVRC2012_img_test.tar")
+  assert str(e.value) == (f"{manual}/ILSVRC2012_img_test.tar: holds a file name that is not UTF-8 "
+                          "text ('ILSVRC2012_test_\\udcff.JPEG'); ILSVRC2012's names are ASCII: "
+                          "rename the file")
+  folder = tmp_path / "test"
+  folder.mkdir()
+  (folder / bad_name).write_bytes(good)
+  with pytest.raises(SourceFormatError) as e:
+    archive.flat_or_by_class(folder)
+  assert str(e.value) == (f"{folder}: holds a file name that is not UTF-8 text "
+                          "('ILSVRC2012_test_\\udcff.JPEG'); ILSVRC2012's names are ASCII: rename "
+                          "the file")
+
+
+def _train_tar(tmp_path, inner_tars):
+  manual = tmp_path / "manual"
+  manual.mkdir(parents=True)
+  (manual / "ILSVRC2012_img_train.tar").write_bytes(
+      tar_of([plain_member(name, tar_of([plain_member(n, d) for n, d in images]))
+              for name, images in inner_tars]))
+  return manual
+
+
+def test_the_same_image_twice_in_the_train_tar_names_the_places(tmp_path):
+  from tfds_builders.imagenet import planning
+  image = next((SOURCES / "train" / "n01735189").iterdir()).read_bytes()
+  # One inner tar twice.
+  manual = _train_tar(tmp_path / "a", [("n01735189.tar", [("n01735189_1.JPEG", image)])] * 2)
+  with pytest.raises(SourceFormatError) as e:
+    planning.train_units(manual / "ILSVRC2012_img_train.tar")
+  assert str(e.value) == (
+      f"{manual}/ILSVRC2012_img_train.tar: holds 1 file name(s) more than once, e.g. "
+      f"n01735189.tar at {manual}/ILSVRC2012_img_train.tar:n01735189.tar and "
+      f"{manual}/ILSVRC2012_img_train.tar:n01735189.tar; each image must have its own name")
+  # One image name twice in a class tar.
+  manual = _train_tar(tmp_path / "b", [("n01735189.tar", [("n01735189_1.JPEG", image)] * 2)])
+  [unit] = planning.train_units(manual / "ILSVRC2012_img_train.tar")
+  with pytest.raises(SourceFormatError) as e:
+    list(planning.examples_of(unit))
+  assert str(e.value) == (f"{manual}/ILSVRC2012_img_train.tar:n01735189.tar: holds "
+                          "n01735189_1.JPEG twice")
+  # The same name in two class tars: it is named for one class only.
+  manual = _train_tar(tmp_path / "c", [("n01735189.tar", [("n01735189_1.JPEG", image)]),
+                                       ("n01739381.tar", [("n01735189_1.JPEG", image)])])
+  units = planning.train_units(manual / "ILSVRC2012_img_train.tar")
+  with pytest.raises(SourceFormatError) as e:
+    for unit in units:
+      list(planning.examples_of(unit))
+  assert str(e.value) == (
+      f"{manual}/ILSVRC2012_img_train.tar:n01739381.tar:n01735189_1.JPEG: is in the class tar of "
+      "n01739381 but is not named n01739381_<n>.JPEG like every ILSVRC2012 train image")
+
+
+@pytest.fixture
+def unreadable_archive():
+  """A copy of the val tar with mode 000, in a folder every user can reach."""
+  folder = pathlib.Path(tempfile.mkdtemp(prefix="tfds_builders_perm_"))
+  try:
+    os.chmod(folder, 0o755)
+    shutil.copy(SOURCES / "ILSVRC2012_img_val.tar", folder / "ILSVRC2012_img_val.tar")
+    os.chmod(folder / "ILSVRC2012_img_val.tar", 0o000)
+    yield folder / "ILSVRC2012_img_val.tar"
+  finally:
+    shutil.rmtree(folder)
+
+
+def test_a_source_the_process_may_not_read_is_named(unreadable_archive):
+  # Root reads every file whatever its mode, so when the tests run as root the reader drops to
+  # `nobody` first (everything it imports is imported, and warmed up, before that).
+  script = textwrap.dedent(f"""
+      import os, sys
+      from tfds_builders.formats import imagenet_archive
+      imagenet_archive.list_members({str(SOURCES / 'ILSVRC2012_img_val.tar')!r})
+      if os.geteuid() == 0:
+        os.setgid(65534); os.setuid(65534)
+      try:
+        imagenet_archive.list_members({str(unreadable_archive)!r})
+      except Exception as e:
+        print(type(e).__name__ + ": " + str(e))
+  """)
+  out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60,
+                       cwd=REPO)
+  assert out.stdout.strip() == (
+      f"SourceFormatError: {unreadable_archive}: permission denied: this process may not read it "
+      "(check the file's permissions and owner)"), out.stderr[-2000:]
