@@ -59,15 +59,19 @@ def test_a_second_build_waits_for_the_first_then_finds_the_dataset_ready(tmp_pat
   with caplog.at_level(logging.WARNING, logger="tfds_builders"):
     thread = threading.Thread(target=second_build)
     thread.start()
-    assert not done.wait(2)  # it waits while the lock is held
+    waiting = (f"mnist_idx/1.0.0: another build of this dataset is running (pid 4242, lock "
+               f"{lock_path}); waiting for it to finish")
+    deadline = time.monotonic() + 120
+    while waiting not in caplog.messages and time.monotonic() < deadline and not done.is_set():
+      time.sleep(0.1)
+    assert not done.wait(1)  # it waits while the lock is held
     assert not (tmp_path / "mnist_idx" / "1.0.0").exists()
     fcntl.flock(holder, fcntl.LOCK_UN)
     holder.close()
     assert done.wait(120)
     thread.join()
   assert errors == []
-  assert (f"mnist_idx/1.0.0: another build of this dataset is running (pid 4242, lock "
-          f"{lock_path}); waiting for it to finish") in caplog.messages
+  assert waiting in caplog.messages
   assert any(m.startswith("mnist_idx/1.0.0: the other build finished after ")
              for m in caplog.messages)
   built = tfds.builder("mnist_idx", data_dir=tmp_path)
