@@ -58,7 +58,7 @@ def bucket(tmp_path_factory):
           raise RuntimeError("the GCS emulator did not start")
         time.sleep(0.2)
     from etils import epath
-    for name in ("mnist_idx", "norb_small", "ilsvrc2012", "mnist_csv"):
+    for name in ("mnist_idx", "norb_small", "ilsvrc2012", "mnist_csv", "emnist_idx", "qmnist"):
       for path in sorted((DUMMY_DATA / name).rglob("*")):
         if path.is_file() and path.suffix != ".py":
           target = epath.Path(f"gs://{BUCKET}/{name}") / path.relative_to(DUMMY_DATA / name)
@@ -113,15 +113,20 @@ def build(name, data_dir, manual_dir, **config):
     ("norb_small", {"train": 8, "test": 7}),
     ("ilsvrc2012", {"train": 21, "validation": 7, "test": 4}),
     ("mnist_csv", {"train": 12, "test": 6}),
+    # EMNIST's members are read from the zip in the bucket; QMNIST's nist files are xz with an
+    # md5 only, and int32 label tables.
+    ("emnist_idx/digits", {"train": 14, "test": 9}),
+    ("qmnist/nist", {"nist": 16}),
 ])
 def test_build_from_a_bucket_equals_the_build_from_a_local_folder(bucket, tmp_path, name, counts,
                                                                   no_outside_network):
-  local = build(name, tmp_path / "local", DUMMY_DATA / name)
-  remote = build(name, tmp_path / "remote", f"{bucket}/{name}")
+  folder = name.split("/")[0]
+  local = build(name, tmp_path / "local", DUMMY_DATA / folder)
+  remote = build(name, tmp_path / "remote", f"{bucket}/{folder}")
   assert {s: i.num_examples for s, i in remote.info.splits.items()} == counts
   assert examples(remote) == examples(local)
   # Nothing was copied out of the bucket: there is no download cache.
-  assert not (tmp_path / "remote" / "downloads" / name).exists()
+  assert not (tmp_path / "remote" / "downloads" / folder).exists()
 
 
 def test_ilsvrc2012_on_beam_workers_reads_the_bucket(bucket, tmp_path, no_outside_network):
