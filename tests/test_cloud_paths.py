@@ -9,12 +9,12 @@ GCS file system has no setting for another endpoint, so it cannot be pointed at 
 gRPC, which an emulator never answers (a 60 s wait per bucket).
 """
 
+import json
 import os
-import pathlib
-import shutil
 import socket
 import subprocess
 import sys
+import textwrap
 import time
 
 import pytest
@@ -149,3 +149,40 @@ def test_missing_bucket_folder_is_named(bucket, tmp_path, no_outside_network):
     build("mnist_idx", tmp_path / "data", f"{bucket}/mnsit_idx")
   assert str(e.value).startswith(
       f"mnist_idx: the manual directory {bucket}/mnsit_idx does not exist.")
+
+
+def test_a_train_tar_in_the_bucket_is_streamed_in_flat_memory(bucket, tmp_path):
+  """An inner class tar of 120 MB is read member by member from the bucket, never whole."""
+  import io
+  import tarfile
+  from etils import epath
+  inner = io.BytesIO()
+  with tarfile.open(fileobj=inner, mode="w") as tar:
+    for i in range(1200):
+      data = os.urandom(100_000)
+      info = tarfile.TarInfo(f"n01440764_{i}.JPEG")
+      info.size = len(data)
+      tar.addfile(info, io.BytesIO(data))
+  outer = io.BytesIO()
+  with tarfile.open(fileobj=outer, mode="w") as tar:
+    info = tarfile.TarInfo("n01440764.tar")
+    info.size = len(inner.getvalue())
+    tar.addfile(info, io.BytesIO(inner.getvalue()))
+  path = f"{bucket}/big/ILSVRC2012_img_train.tar"
+  epath.Path(path).write_bytes(outer.getvalue())
+  script = textwrap.dedent(f"""
+      import json, resource
+      from tfds_builders.formats import imagenet_archive as archive
+      before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+      [inner] = archive.train_inner_tars({path!r})
+      count = sum(len(data) == 100_000 for _, data in archive.iter_inner_tar(inner))
+      after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+      print(json.dumps({{"count": count, "grew_mb": (after - before) / 1024}}))
+  """)
+  out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                       timeout=300, env=dict(os.environ))
+  assert out.returncode == 0, out.stderr[-3000:]
+  result = json.loads(out.stdout.strip().splitlines()[-1])
+  assert result["count"] == 1200
+  assert result["grew_mb"] < 60, result  # the inner tar is 120 MB
+  print(f"streamed 120 MB from the bucket; peak RSS grew {result['grew_mb']:.0f} MB")
