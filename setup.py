@@ -26,7 +26,8 @@ EXTRAS = {
     # gs:// sources through gcsfs (TFDS's path type uses it when TensorFlow's own GCS file system
     # is not used: EPATH_USE_TF=false, or no TensorFlow).
     "cloud": ["gcsfs>=2024.2"],
-    # The notebooks' extras: pictures and sliders.
+    # The notebooks' extras: pictures (tfds.show_examples too) and sliders. The README's first
+    # command installs them.
     "notebooks": ["matplotlib>=3.7", "ipywidgets>=8"],
     # dill: tensorflow_datasets.testing imports it; nbclient/ipykernel run the notebooks in tests.
     # gcsfs and gcp-storage-emulator: the gs:// tests run against a local GCS emulator.

@@ -35,8 +35,12 @@ tfds.disable_progress_bar()
 # The bundled sample sources stand in for the real files; point SOURCES at your own manual_dir
 # (or set it to None to download) to use the full dataset.
 SOURCES = sample_sources_dir()
-DATA_DIR = pathlib.Path(tempfile.mkdtemp(prefix="tfds_builders_nb_"))
-print(tfds_builders.builder_names())'''
+# Built datasets go to a temporary folder that is deleted when the kernel stops (or when this
+# cell runs again); set DATA_DIR to a folder of your own to keep them.
+_data_dir = tempfile.TemporaryDirectory(prefix="tfds_builders_nb_")
+DATA_DIR = pathlib.Path(_data_dir.name)
+print("datasets:", ", ".join(tfds_builders.builder_names()))
+print("data dir, deleted when the kernel stops:", DATA_DIR)'''
 
 
 def md(text):
@@ -163,17 +167,17 @@ from tfds_builders.imagenet import ilsvrc2012
 from tfds_builders.imagenet.classes import readable_name
 
 MANUAL_DIR = SOURCES / "ilsvrc2012"   # your folder, e.g. pathlib.Path("~/imagenet").expanduser()
-inputs = ilsvrc2012.find_inputs(MANUAL_DIR)
-for what, path in inputs.found.items():
-    print(f"{what:>10}: {path.name if path else 'not found'}")
-if not any(inputs.found[split] for split in ("train", "validation", "test")) or inputs.near_misses:
-    print(ilsvrc2012.missing_inputs_message(MANUAL_DIR, inputs))'''),
+# What a build would read, through the same resolver (a gs:// folder works too).
+print(ilsvrc2012.describe_manual_dir(MANUAL_DIR))'''),
         code('''\
 # What a user sees when the folder is wrong: one message listing every path and what to do.
 empty = DATA_DIR / "not_imagenet"
 empty.mkdir(exist_ok=True)
 (empty / "ILSVRC2012_img_val.tar.crdownload").write_bytes(b"")
-print(ilsvrc2012.missing_inputs_message(empty, ilsvrc2012.find_inputs(empty)))'''),
+try:
+    ilsvrc2012.describe_manual_dir(empty)
+except tfds_builders.errors.ManualDirError as e:
+    print(e)'''),
         code('''\
 builder = tfds.builder("ilsvrc2012", data_dir=DATA_DIR)   # or "ilsvrc2012/raw256"
 builder.download_and_prepare(download_config=tfds.download.DownloadConfig(manual_dir=MANUAL_DIR))
@@ -195,14 +199,16 @@ for example in tfds.as_numpy(builder.as_dataset(split="validation").take(4)):
 }
 
 
-def main():
+def main(out_dir=HERE):
   for name, cells in NOTEBOOKS.items():
+    for i, cell in enumerate(cells):
+      cell["id"] = f"cell-{i}"  # stable ids: regenerating an unchanged notebook changes nothing
     notebook = v4.new_notebook(cells=cells, metadata={
         "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
         "language_info": {"name": "python"},
         "colab": {"provenance": []}})
-    nbformat.write(notebook, HERE / name)
-    print("wrote", HERE / name)
+    nbformat.write(notebook, pathlib.Path(out_dir) / name)
+    print("wrote", pathlib.Path(out_dir) / name)
 
 
 if __name__ == "__main__":

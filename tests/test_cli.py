@@ -14,12 +14,17 @@ from conftest import DUMMY_DATA
 
 TFDS_CLI = pathlib.Path(sys.executable).parent / "tfds"
 
+# Name look-ups are refused too: where no DNS server answers, each one would otherwise wait for
+# the resolver's timeout before the connection is refused.
 NO_NETWORK = '''
 import socket
 def _refuse(*args, **kwargs):
   raise OSError("network disabled for this test")
+def _no_lookup(*args, **kwargs):
+  raise socket.gaierror(socket.EAI_NONAME, "network disabled for this test")
 socket.socket.connect = _refuse
 socket.create_connection = _refuse
+socket.getaddrinfo = _no_lookup
 '''
 
 
@@ -55,6 +60,7 @@ def test_tfds_build_from_manual_dir_without_network(tmp_path, file_format):
 
 
 def test_tfds_build_without_sources_or_network_names_every_url(tmp_path):
+  (tmp_path / "empty").mkdir()  # a manual_dir that does not exist would stop the build sooner
   result = run_tfds_build(tmp_path, "mnist_idx", "--data_dir", str(tmp_path / "data"),
                           "--manual_dir", str(tmp_path / "empty"))
   assert result.returncode != 0
@@ -65,3 +71,71 @@ def test_tfds_build_without_sources_or_network_names_every_url(tmp_path):
     assert f"  - {url}: " in result.stderr
   # Nothing that tfds.load would accept was left behind.
   assert not (tmp_path / "data" / "mnist_idx" / "1.0.0" / "dataset_info.json").exists()
+
+
+# --- python -m tfds_builders: answers at once, and in one line when a name is wrong ---------------
+
+NO_TENSORFLOW = '''
+import sys
+sys.modules["tensorflow"] = None  # any import of it now raises ImportError
+sys.modules["tensorflow_datasets"] = None
+'''
+
+
+HELP = """\
+usage: python -m tfds_builders [-h] {demo,export,pictures} ...
+
+positional arguments:
+  {demo,export,pictures}
+    demo                build every dataset from the bundled sample sources, load each, and train
+                        a small Keras model on mnist_idx
+    export              write a built dataset as npz, PNG files, IDX or CSV
+    pictures            render a sample grid per dataset from the sample sources (the README's
+                        pictures)
+
+options:
+  -h, --help            show this help message and exit
+"""
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["demo", "--help"], ["export", "--help"]])
+def test_help_answers_without_loading_tensorflow(tmp_path, argv):
+  (tmp_path / "sitecustomize.py").write_text(NO_TENSORFLOW)
+  env = dict(os.environ, PYTHONPATH=str(tmp_path), COLUMNS="100")
+  result = subprocess.run([sys.executable, "-m", "tfds_builders", *argv], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=60)
+  assert (result.returncode, result.stderr) == (0, "")
+  prog = " ".join(["python -m tfds_builders", *argv[:-1]])
+  assert result.stdout.startswith(f"usage: {prog} [-h]")
+  if argv == ["--help"]:
+    assert result.stdout == HELP
+
+
+@pytest.mark.parametrize("name,error", [
+    ("mnsit_idx", "no dataset named 'mnsit_idx'; did you mean 'mnist_idx'? (tfds build finds this "
+                  "package's datasets only with --imports tfds_builders)"),
+    ("imagenet2021", "no dataset named 'imagenet2021'; did you mean 'imagenet2012'? (tfds build "
+                     "finds this package's datasets only with --imports tfds_builders)"),
+    ("emnist_idx/digts", "emnist_idx has no config 'digts'; did you mean 'emnist_idx/digits'? (its "
+                         "configs: byclass, bymerge, balanced, letters, digits, mnist, "
+                         "byclass_upright, bymerge_upright, balanced_upright, letters_upright, "
+                         "digits_upright, mnist_upright)"),
+    ("mnist_idx/digits", "mnist_idx has no configs; use the name 'mnist_idx' alone"),
+])
+def test_export_of_an_unknown_name_is_one_line_with_the_closest(tmp_path, capsys, name, error):
+  from tfds_builders.__main__ import main
+  assert main(["export", name, "--split", "train", "--format", "npz",
+               "--out", str(tmp_path / "out")]) == 2
+  assert capsys.readouterr() == ("", f"error: {error}\n")
+  assert not (tmp_path / "out").exists()
+
+
+def test_the_suite_never_reaches_outside_addresses():
+  # conftest.only_loopback_network: how long the suite takes must not depend on the machine's DNS.
+  import socket
+  with pytest.raises(socket.gaierror, match="outside address 'example.com' refused by the tests"):
+    socket.getaddrinfo("example.com", 443)
+  with socket.socket() as sock, pytest.raises(ConnectionRefusedError,
+                                               match="outside address '192.0.2.1' refused"):
+    sock.connect(("192.0.2.1", 443))
+  assert socket.getaddrinfo("localhost", 80)

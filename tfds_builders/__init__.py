@@ -7,20 +7,32 @@
 
 __version__ = "0.1.0"
 
-try:
-  import tensorflow  # noqa: F401  (checked first: the most common missing piece)
-except ImportError as e:  # pragma: no cover - depends on the user's environment
-  raise ImportError(
-      "tfds_builders needs TensorFlow, which it leaves to you so that you can keep your own build. "
-      "Install one: `pip install 'tfds_builders[tf-cpu]'` (CPU) or "
-      "`pip install 'tfds_builders[tf]'` (the standard build, GPU-capable).") from e
+import sys
 
-# Importing a dataset package registers its builders with TFDS; each package's __init__ lists
-# its own builder modules.
-from tfds_builders import imagenet  # noqa: E402,F401
-from tfds_builders import mnist_family  # noqa: E402,F401
-from tfds_builders import smallnorb  # noqa: E402,F401
-from tfds_builders.mnist_family.folder import CsvFolder, IdxFolder  # noqa: E402,F401
+
+def register_builders():
+  """Imports every builder module, which registers its builders with TFDS (idempotent)."""
+  global CsvFolder, IdxFolder
+  try:
+    import tensorflow  # noqa: F401  (checked first: the most common missing piece)
+  except ImportError as e:  # pragma: no cover - depends on the user's environment
+    raise ImportError(
+        "tfds_builders needs TensorFlow, which it leaves to you so that you can keep your own "
+        "build. Install one: `pip install 'tfds_builders[tf-cpu]'` (CPU) or "
+        "`pip install 'tfds_builders[tf]'` (the standard build, GPU-capable).") from e
+  # Importing a dataset package registers its builders with TFDS; each package's __init__ lists
+  # its own builder modules.
+  from tfds_builders import imagenet  # noqa: F401
+  from tfds_builders import mnist_family  # noqa: F401
+  from tfds_builders import smallnorb  # noqa: F401
+  from tfds_builders.mnist_family.folder import CsvFolder, IdxFolder  # noqa: F401
+
+
+# `python -m tfds_builders` imports this package before it runs __main__, and sys.argv[0] is "-m"
+# only while Python is locating that module. The command line registers the builders itself when a
+# subcommand needs them, so that `--help` does not wait seconds for TensorFlow to load.
+if getattr(sys, "argv", [])[:1] != ["-m"]:
+  register_builders()
 
 
 def builder_names():

@@ -1,23 +1,119 @@
-"""Command line of tfds_builders: `python -m tfds_builders demo` (the README's main job)."""
+"""Command line of tfds_builders: `python -m tfds_builders demo` (the README's main job).
+
+Nothing here imports TensorFlow or TFDS at module level: `--help` and a mistyped command answer at
+once, and a subcommand loads what it needs when it runs.
+"""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import difflib
+import io
 import os
 import pathlib
 import sys
 import tempfile
 import time
+import warnings
+
+# Shown with every name TFDS does not know: `tfds build mnist_idx` without it fails with TFDS's own
+# "not found" message, which never says that a package's builders must be imported.
+IMPORTS_HINT = "tfds build finds this package's datasets only with --imports tfds_builders"
+
+
+def register_builders():
+  import tfds_builders
+  tfds_builders.register_builders()
+  return tfds_builders
+
+
+def dataset_name_error(name: str, choices=None):
+  """None if TFDS knows `name` (a dataset, with /config if any), else a one-line message that
+  names the closest known name. `choices`, if given, limits the known names (e.g. to ours)."""
+  import tensorflow_datasets as tfds
+  tfds_builders = register_builders()
+
+  ours = tfds_builders.builder_names()
+  known = choices if choices is not None else sorted(
+      set(tfds.list_builders(with_community_datasets=False)) | set(ours))
+  base, _, config = name.partition("/")
+  base = base.split(":")[0]
+  if base not in known:
+    # Ours first: a typo of `mnist_idx` should not be answered with the official `mnist`; and an
+    # official name is answered with the builder that replaces it (`mnist` -> `mnist_idx`).
+    ours = [n for n in ours if n in known]
+    close = ([n for n in ours if n == f"{base}_idx"] or difflib.get_close_matches(base, ours, n=1)
+             or difflib.get_close_matches(base, known, n=1))
+    suggestion = f"; did you mean {close[0]!r}?" if close else ""
+    return f"no dataset named {base!r}{suggestion} ({IMPORTS_HINT})"
+  configs = [c.name for c in tfds.builder_cls(base).BUILDER_CONFIGS]
+  config = config.split(":")[0].split("/")[0]
+  if config and config not in configs:
+    if not configs:
+      return f"{base} has no configs; use the name {base!r} alone"
+    close = difflib.get_close_matches(config, configs, n=1)
+    suggestion = f"; did you mean '{base}/{close[0]}'?" if close else ""
+    return f"{base} has no config {config!r}{suggestion} (its configs: {', '.join(configs)})"
+  return None
+
+
+@contextlib.contextmanager
+def quiet_tensorflow():
+  """Silences TFDS's and TensorFlow's logging and warnings, and restores them after.
+
+  Only the command line does this, around its own work: its output is meant to be read in full,
+  while the package imported as a library leaves its user's logging as it was.
+  """
+  from absl import logging as absl_logging
+  import logging
+
+  tf_logger = logging.getLogger("tensorflow")
+  saved = absl_logging.get_verbosity(), tf_logger.level
+  absl_logging.set_verbosity(absl_logging.ERROR)
+  tf_logger.setLevel(logging.ERROR)
+  try:
+    with warnings.catch_warnings():
+      for module in ("tensorflow_datasets", "tensorflow", "keras", "absl", "apache_beam"):
+        warnings.filterwarnings("ignore", module=module)
+      yield
+  finally:
+    absl_logging.set_verbosity(saved[0])
+    tf_logger.setLevel(saved[1])
+
+
+@contextlib.contextmanager
+def stdout_shown_only_on_error():
+  """TFDS prints "Downloading and preparing ..." lines to stdout, with no switch to turn them off:
+  they are held back, and written to stderr only if the step fails (they say where it was)."""
+  captured = io.StringIO()
+  try:
+    with contextlib.redirect_stdout(captured):
+      yield
+  except BaseException:
+    sys.stderr.write(captured.getvalue())
+    raise
+
+
+def _counts(counts) -> str:
+  return ", ".join(f"{split} {n}" for split, n in counts.items())
+
+
+def _pixel_sum(image, label):
+  import tensorflow as tf
+  return tf.reduce_sum(tf.cast(image, tf.int64))
 
 
 def build_all(data_dir: pathlib.Path, sources: pathlib.Path, names=None, out=print):
-  """Builds every config of every builder from the sample sources; returns {full_name: builder}."""
+  """Builds every config of every builder from the sample sources, reads each back with
+  tfds.load(..., as_supervised=True) and prints one line per config; returns {full_name: builder}
+  of those whose read-back counts match what was built."""
   import tensorflow_datasets as tfds
-  import tfds_builders
+  tfds_builders = register_builders()
 
   built = {}
   for name in names or tfds_builders.builder_names():
-    cls = tfds.core.registered.imported_builder_cls(name)
+    cls = tfds.builder_cls(name)
     configs = [c.name for c in cls.BUILDER_CONFIGS] or [None]
     manual_dir = sources / name
     if not manual_dir.is_dir():
@@ -26,29 +122,27 @@ def build_all(data_dir: pathlib.Path, sources: pathlib.Path, names=None, out=pri
       full_name = f"{name}/{config}" if config else name
       start = time.perf_counter()
       builder = tfds.builder(full_name, data_dir=data_dir)
-      builder.download_and_prepare(download_config=tfds.download.DownloadConfig(
-          manual_dir=manual_dir))
-      splits = ", ".join(f"{s} {info.num_examples}" for s, info in
-                         sorted(builder.info.splits.items()))
-      out(f"built {full_name:<28} {splits}  ({time.perf_counter() - start:.1f} s)")
+      with stdout_shown_only_on_error():
+        builder.download_and_prepare(download_config=tfds.download.DownloadConfig(
+            manual_dir=manual_dir))
+      seconds = time.perf_counter() - start
+      made = {split: info.num_examples for split, info in builder.info.splits.items()}
+      line = f"  {full_name:<28} {_counts(made):<34} {seconds:4.1f} s"
+      if builder.info.supervised_keys is None:
+        out(f"{line}  (no supervised keys: not read back)")
+        continue
+      datasets = tfds.load(full_name, split=list(made), data_dir=data_dir, as_supervised=True,
+                           download=False)
+      # Every image is read and decoded (its pixels are summed, so the decoding cannot be skipped);
+      # batches of those sums spare a Python step per example.
+      read = {split: sum(len(sums) for sums in ds.map(_pixel_sum).batch(4096))
+              for split, ds in zip(made, datasets)}
+      if read != made:
+        out(f"{line}  but tfds.load read back {_counts(read)}")
+        continue
+      out(line)
       built[full_name] = builder
   return built
-
-
-def load_all(built, out=print):
-  """Loads every built dataset with tfds.load(..., as_supervised=True) and counts what it reads."""
-  import tensorflow_datasets as tfds
-  for full_name, builder in built.items():
-    if builder.info.supervised_keys is None:
-      out(f"loaded {full_name:<27} (no supervised keys)")
-      continue
-    counts = []
-    for split in sorted(builder.info.splits):
-      ds = tfds.load(full_name, split=split, data_dir=builder.data_dir_root, as_supervised=True,
-                     download=False)
-      n = sum(1 for _ in ds)
-      counts.append(f"{split} {n}")
-    out(f"loaded {full_name:<27} {', '.join(counts)} (image, label) pairs")
 
 
 def train_mnist(data_dir: pathlib.Path, epochs: int = 1, out=print):
@@ -65,44 +159,82 @@ def train_mnist(data_dir: pathlib.Path, epochs: int = 1, out=print):
   train = train.map(scale).shuffle(1024, seed=0).batch(32).prefetch(tf.data.AUTOTUNE)
   test = test.map(scale).batch(32)
   tf.keras.utils.set_random_seed(0)
+  num_classes = info.features["label"].num_classes
   model = tf.keras.Sequential([
       tf.keras.Input(shape=info.features["image"].shape),
       tf.keras.layers.Conv2D(16, 3, activation="relu"),
       tf.keras.layers.MaxPooling2D(),
       tf.keras.layers.Flatten(),
-      tf.keras.layers.Dense(info.features["label"].num_classes, activation="softmax"),
+      tf.keras.layers.Dense(num_classes, activation="softmax"),
   ])
   model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
   history = model.fit(train, epochs=epochs, verbose=0, shuffle=False)  # tf.data shuffles
   loss, accuracy = model.evaluate(test, verbose=0)
-  out(f"trained a Keras CNN on mnist_idx for {epochs} epoch(s): train loss "
-      f"{history.history['loss'][-1]:.4f}, test loss {loss:.4f}, test accuracy {accuracy:.4f} "
-      f"({info.splits['train'].num_examples} train / {info.splits['test'].num_examples} test "
-      "images)")
+  n_train, n_test = info.splits["train"].num_examples, info.splits["test"].num_examples
+  out(f"Keras CNN on mnist_idx, {epochs} epoch{'s' if epochs != 1 else ''}: train loss "
+      f"{history.history['loss'][-1]:.4f}, test loss {loss:.4f}, test accuracy {accuracy:.4f}")
+  out(f"  {n_train} train / {n_test} test images are far too few to learn {num_classes} classes: "
+      f"expect chance level, {1 / num_classes:.2f}")
   return history, loss, accuracy
 
 
-def demo(args) -> int:
-  import tensorflow_datasets as tfds
-  import tfds_builders
-  from tfds_builders.builder_base import sample_sources_dir
+def _shown_path(path: pathlib.Path) -> str:
+  """`path` relative to the working directory when it lies below it (as `.venv/bin/tfds` in the
+  README's command), else absolute."""
+  relative = os.path.relpath(path)
+  return path.as_posix() if relative.startswith("..") else relative
 
-  tfds.disable_progress_bar()
-  sources = pathlib.Path(args.sources) if args.sources else sample_sources_dir()
-  with tempfile.TemporaryDirectory(prefix="tfds_builders_demo_") as tmp:
-    data_dir = pathlib.Path(args.data_dir) if args.data_dir else pathlib.Path(tmp)
-    print(f"tfds_builders {tfds_builders.__version__}: building "
-          f"{', '.join(tfds_builders.builder_names())} from the sample sources in {sources}")
-    print(f"data dir: {data_dir}")
-    built = build_all(data_dir, sources, args.only)
-    load_all(built)
-    if "mnist_idx" in built:
-      train_mnist(data_dir, epochs=args.epochs)
-  print("done")
-  return 0
+
+def next_steps(out=print):
+  import tfds_builders
+  tfds_cli = pathlib.Path(sys.executable).parent / "tfds"
+  tfds_cli = _shown_path(tfds_cli) if tfds_cli.exists() else "tfds"
+  notebooks = pathlib.Path(tfds_builders.__file__).resolve().parent.parent / "notebooks"
+  out("next: the real MNIST (add --manual_dir DIR to build from files you already have):")
+  out(f"  {tfds_cli} build --imports tfds_builders mnist_idx")
+  out('  then in Python: import tfds_builders; tfds.load("mnist_idx", split="train", '
+      "as_supervised=True)")
+  if notebooks.is_dir():
+    pip = _shown_path(pathlib.Path(sys.executable).parent / "pip")
+    jupyter = _shown_path(pathlib.Path(sys.executable).parent / "jupyter")
+    out(f"  notebooks: {pip} install -q jupyterlab && {jupyter} lab {_shown_path(notebooks)}")
+
+
+def demo(args) -> int:
+  with quiet_tensorflow():
+    import tensorflow_datasets as tfds
+    tfds_builders = register_builders()
+    from tfds_builders.builder_base import sample_sources_dir
+
+    for name in args.only or ():
+      error = dataset_name_error(name, choices=tfds_builders.builder_names())
+      if error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    tfds.disable_progress_bar()
+    sources = pathlib.Path(args.sources) if args.sources else sample_sources_dir()
+    with tempfile.TemporaryDirectory(prefix="tfds_builders_demo_") as tmp:
+      data_dir = pathlib.Path(args.data_dir) if args.data_dir else pathlib.Path(tmp)
+      what = ", ".join(args.only) if args.only else "every dataset"
+      origin = "the sources given" if args.sources else "the bundled sample sources"
+      print(f"tfds_builders {tfds_builders.__version__}: {what} (every config), built from "
+            f"{origin}")
+      print(f"  in {sources} into {data_dir}")
+      print("  and read back with tfds.load(..., as_supervised=True):")
+      names = args.only or tfds_builders.builder_names()
+      built = build_all(data_dir, sources, names)
+      expected = sum(len(tfds.builder_cls(n).BUILDER_CONFIGS) or 1 for n in names)
+      if "mnist_idx" in built:
+        train_mnist(data_dir, epochs=args.epochs)
+  next_steps()
+  return 0 if len(built) == expected else 1
 
 
 def export_command(args) -> int:
+  error = dataset_name_error(args.name)
+  if error:
+    print(f"error: {error}", file=sys.stderr)
+    return 2
   from tfds_builders.export import ExportError, export
   try:
     result = export(args.name, args.split, args.format, args.out, data_dir=args.data_dir,
@@ -116,14 +248,17 @@ def export_command(args) -> int:
 
 
 def pictures_command(args) -> int:
+  import tensorflow_datasets as tfds
   from tfds_builders.pictures import render_all
-  for name, path in render_all(pathlib.Path(args.out), names=args.only).items():
+  tfds.disable_progress_bar()
+  with quiet_tensorflow(), stdout_shown_only_on_error():
+    written = render_all(pathlib.Path(args.out), names=args.only)
+  for name, path in written.items():
     print(f"rendered {name} -> {path}")
   return 0
 
 
 def main(argv=None) -> int:
-  os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
   parser = argparse.ArgumentParser(prog="python -m tfds_builders")
   commands = parser.add_subparsers(dest="command", required=True)
   p = commands.add_parser("demo", help="build every dataset from the bundled sample sources, "
@@ -148,6 +283,10 @@ def main(argv=None) -> int:
   p.add_argument("--only", nargs="*", help="only these builders")
   p.set_defaults(func=pictures_command)
   args = parser.parse_args(argv)
+  # Past --help: every subcommand needs the builders registered, which `python -m tfds_builders`
+  # skipped when it imported the package (see tfds_builders/__init__.py).
+  os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before TensorFlow loads: no C++ INFO lines
+  register_builders()
   return args.func(args)
 
 

@@ -63,6 +63,7 @@ def render_all(out_dir: pathlib.Path, sources: pathlib.Path = None, names=None) 
   import tfds_builders
   from tfds_builders.builder_base import sample_sources_dir
 
+  tfds_builders.register_builders()  # `import tfds_builders` does not under python -m tfds_builders
   sources = sources or sample_sources_dir()
   out_dir.mkdir(parents=True, exist_ok=True)
   written = {}
