@@ -47,6 +47,7 @@ def bucket(tmp_path_factory):
       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
   saved = {k: os.environ.get(k) for k in (*EMULATOR_ENV, "STORAGE_EMULATOR_HOST")}
   os.environ.update(EMULATOR_ENV, STORAGE_EMULATOR_HOST=f"http://127.0.0.1:{port}")
+  _forget_epath_backend_choice()
   try:
     deadline = time.monotonic() + 30
     while True:
@@ -73,6 +74,16 @@ def bucket(tmp_path_factory):
         os.environ.pop(key, None)
       else:
         os.environ[key] = value
+    _forget_epath_backend_choice()
+
+
+def _forget_epath_backend_choice():
+  """etils.epath decides once per process whether TensorFlow serves gs:// paths (it caches the
+  answer on first use of any path), so a change of EPATH_USE_TF must make it decide again."""
+  from etils.epath import gpath
+  cached = getattr(gpath, "_is_tf_installed", None)
+  if hasattr(cached, "cache_clear"):
+    cached.cache_clear()
 
 
 @pytest.fixture
