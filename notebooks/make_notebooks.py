@@ -189,6 +189,46 @@ for example in tfds.as_numpy(builder.as_dataset(split="validation").take(4)):
     print(example["file_name"].decode(), example["image"].shape, classes["wnid"][label],
           "-", readable_name(builder.info, label))
     print("    ", classes["gloss"][label][:100])'''),
+        md("## Bounding boxes: `ilsvrc2012/localization`\n\n"
+           "Put the two box archives from the same download page beside the images, "
+           "`ILSVRC2012_bbox_train_v2.tar.gz` and `ILSVRC2012_bbox_val_v3.tgz`, and build the "
+           "`localization` config: the same examples plus `objects`, each image's boxes as "
+           "normalised `(ymin, xmin, ymax, xmax)` with their labels (empty for the train images "
+           "without a box XML). That is the layout `tf.image.sample_distorted_bounding_box` "
+           "takes, so a box-aware random crop, the usual ImageNet training crop, is one call."),
+        code('''\
+boxes = tfds.builder("ilsvrc2012/localization", data_dir=DATA_DIR)
+boxes.download_and_prepare(download_config=tfds.download.DownloadConfig(manual_dir=MANUAL_DIR))
+for example in tfds.as_numpy(boxes.as_dataset(split="validation", shuffle_files=False).take(3)):
+    print(example["file_name"].decode(), [
+        (readable_name(boxes.info, label), [round(float(v), 3) for v in bbox])
+        for bbox, label in zip(example["objects"]["bbox"], example["objects"]["label"])])'''),
+        code('''\
+import matplotlib.pyplot as plt
+
+def box_aware_crop(example):
+    """A random crop covering at least half of one of the image's boxes (any crop without boxes)."""
+    begin, size, _ = tf.image.sample_distorted_bounding_box(
+        tf.shape(example["image"]), bounding_boxes=example["objects"]["bbox"][tf.newaxis],
+        min_object_covered=0.5, area_range=(0.1, 1.0), use_image_if_no_bounding_boxes=True)
+    return {**example, "crop": tf.slice(example["image"], begin, size)}
+
+shown = boxes.as_dataset(split="validation", shuffle_files=False).map(box_aware_crop).take(4)
+fig, axes = plt.subplots(2, 4, figsize=(10, 5))
+for column, example in enumerate(shown):
+    image = tf.image.convert_image_dtype(example["image"], tf.float32)[tf.newaxis]
+    drawn = tf.image.draw_bounding_boxes(image, example["objects"]["bbox"][tf.newaxis],
+                                         colors=[[1.0, 1.0, 0.0, 1.0]])[0]
+    axes[0, column].imshow(drawn)
+    axes[0, column].set_title(example["file_name"].numpy().decode()[-13:-5], fontsize=9)
+    axes[1, column].imshow(example["crop"])
+    axes[1, column].set_title(f"crop {example['crop'].shape[1]}x{example['crop'].shape[0]}",
+                              fontsize=9)
+for ax in axes.flat:
+    ax.axis("off")
+plt.show()
+# For training: boxes.as_dataset(split="train").map(box_aware_crop), then resize the crops.
+print("box-aware crops of", len(axes[1]), "validation images")'''),
         md("## Big machines: Apache Beam\n\n"
            "On one machine with N cores, a multi-process Beam run fans the work out per class tar:"
            "\n\n```bash\ntfds build --imports tfds_builders ilsvrc2012 --manual_dir ~/imagenet "

@@ -24,9 +24,18 @@ def test_grid_layout_and_tiles():
   assert (second[24:72, :, 0] == 255).all() and (second[:24] == 0).all()  # aspect kept, padded
 
 
+def test_boxes_are_outlined_on_the_pixels_they_cover():
+  image = np.zeros((10, 20, 1), np.uint8)
+  out = pictures.draw_boxes(image, np.array([[0.2, 0.25, 0.6, 0.75]], np.float32))
+  outline = np.zeros((10, 20), bool)
+  outline[2, 5:15] = outline[5, 5:15] = outline[2:6, 5] = outline[2:6, 14] = True
+  assert out.shape == (10, 20, 3) and (out[outline] == pictures.BOX_COLOUR).all()
+  assert (out[~outline] == 0).all()
+
+
 def test_committed_pictures_match_the_code(tmp_path):
   written = pictures.render_all(tmp_path)
-  assert sorted(written) == tfds_builders.builder_names()
-  for name in written:
+  assert sorted(written) == sorted(tfds_builders.builder_names() + list(pictures.BOX_CONFIGS))
+  for name in (n.replace("/", "_") for n in written):
     assert (tmp_path / f"{name}.png").read_bytes() == (IMAGES / f"{name}.png").read_bytes(), (
         f"docs/images/{name}.png is stale: run `python -m tfds_builders pictures`")

@@ -1,7 +1,8 @@
 """Sample grids of every dataset, rendered from the bundled sample sources.
 
 `python -m tfds_builders pictures --out docs/images` writes `<builder>.png` (the first examples of
-the first split, in the dataset's stored order) for every builder's default config. The grids use
+the first split, in the dataset's stored order) for every builder's default config, and
+`<builder>_<config>.png` for the configs of BOX_CONFIGS with each image's boxes drawn. The grids use
 only numpy and the package's own PNG encoder, so the same code and sources give the same bytes, and
 a test checks that the committed pictures are what the code renders now.
 """
@@ -20,6 +21,9 @@ TILE = 96
 COLUMNS = 8
 ROWS = 2
 GAP = 4
+# Configs whose examples carry `objects` boxes: rendered too, with the boxes outlined.
+BOX_CONFIGS = ("ilsvrc2012/localization",)
+BOX_COLOUR = (255, 255, 0)
 
 
 def _to_tile(image: np.ndarray) -> np.ndarray:
@@ -37,6 +41,20 @@ def _to_tile(image: np.ndarray) -> np.ndarray:
   return tile
 
 
+def draw_boxes(image: np.ndarray, yxyx: np.ndarray) -> np.ndarray:
+  """An RGB copy of `image` with each normalised (ymin, xmin, ymax, xmax) box outlined."""
+  out = np.repeat(image, 3, axis=-1) if image.shape[-1] == 1 else image.copy()
+  h, w = out.shape[:2]
+  for ymin, xmin, ymax, xmax in np.asarray(yxyx, np.float64).reshape(-1, 4):
+    # Rounded: float32 boxes of pixel edges (0.6 of 10 rows is 6.0000002) land on those edges.
+    top, left = min(round(ymin * h), h - 1), min(round(xmin * w), w - 1)
+    bottom, right = max(top, min(round(ymax * h) - 1, h - 1)), max(
+        left, min(round(xmax * w) - 1, w - 1))
+    out[top, left:right + 1] = out[bottom, left:right + 1] = BOX_COLOUR
+    out[top:bottom + 1, left] = out[top:bottom + 1, right] = BOX_COLOUR
+  return out
+
+
 def grid(images: List[np.ndarray]) -> np.ndarray:
   rows = -(-len(images) // COLUMNS)
   canvas = np.full((rows * (TILE + GAP) + GAP, COLUMNS * (TILE + GAP) + GAP, 3), 255, np.uint8)
@@ -52,6 +70,9 @@ def sample_images(builder, count: int) -> List[np.ndarray]:
   split = sorted(builder.info.splits)[-1] if "train" not in builder.info.splits else "train"
   images = []
   for example in tfds.as_numpy(builder.as_dataset(split=split, shuffle_files=False).take(count)):
+    if "objects" in example:
+      images.append(draw_boxes(example["image"], example["objects"]["bbox"]))
+      continue
     images.append(example["image"])
     if "image2" in example and len(images) < count:  # stereo pairs: both cameras side by side
       images.append(example["image2"])
@@ -67,13 +88,14 @@ def render_all(out_dir: pathlib.Path, sources: pathlib.Path = None, names=None) 
   sources = sources or sample_sources_dir()
   out_dir.mkdir(parents=True, exist_ok=True)
   written = {}
+  names = names or tfds_builders.builder_names()
   with tempfile.TemporaryDirectory() as data_dir:
-    for name in names or tfds_builders.builder_names():
+    for name in [*names, *(c for c in BOX_CONFIGS if c.split("/")[0] in names)]:
       builder = tfds.builder(name, data_dir=data_dir)
       builder.download_and_prepare(download_config=tfds.download.DownloadConfig(
-          manual_dir=sources / name))
+          manual_dir=sources / name.split("/")[0]))
       canvas = grid(sample_images(builder, COLUMNS * ROWS))
-      path = out_dir / f"{name}.png"
+      path = out_dir / f"{name.replace('/', '_')}.png"
       path.write_bytes(PngEncoder(*canvas.shape, level=9).encode(canvas))
       written[name] = str(path)
   return written

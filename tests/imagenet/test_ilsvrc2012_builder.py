@@ -1,4 +1,4 @@
-"""ilsvrc2012 through TFDS's builder test: both configs, from the archives and from the extracted
+"""ilsvrc2012 through TFDS's builder test: every config, from the archives and from the extracted
 tree (the generated dummy data)."""
 
 import atexit
@@ -17,7 +17,8 @@ SPLITS = {"train": 21, "validation": 7, "test": 4}
 # the archives, so the tree gets a manual_dir of its own holding links to it.
 TREE_DIR = tempfile.mkdtemp(prefix="ilsvrc2012_tree_")
 atexit.register(shutil.rmtree, TREE_DIR, True)
-for _name in ("train", "val", "test", "ILSVRC2012_devkit_t12"):
+for _name in ("train", "val", "test", "ILSVRC2012_devkit_t12", "ILSVRC2012_bbox_train_v2",
+              "ILSVRC2012_bbox_val_v3"):
   os.symlink(SOURCES / _name, os.path.join(TREE_DIR, _name))
 
 
@@ -25,7 +26,7 @@ class Ilsvrc2012ArchivesTest(builder_testing.BuilderTestCase):
   DATASET_CLASS = Ilsvrc2012
   EXAMPLE_DIR = str(SOURCES)
   SPLITS = SPLITS
-  BUILDER_CONFIG_NAMES_TO_TEST = ["default", "raw256"]
+  BUILDER_CONFIG_NAMES_TO_TEST = ["default", "raw256", "localization"]
   SKIP_CHECKSUMS = True  # manual files only; sizes are checked against checksums/ilsvrc2012.tsv
 
 
@@ -33,5 +34,5 @@ class Ilsvrc2012ExtractedTreeTest(builder_testing.BuilderTestCase):
   DATASET_CLASS = Ilsvrc2012
   EXAMPLE_DIR = TREE_DIR
   SPLITS = SPLITS
-  BUILDER_CONFIG_NAMES_TO_TEST = ["default"]
+  BUILDER_CONFIG_NAMES_TO_TEST = ["default", "localization"]
   SKIP_CHECKSUMS = True

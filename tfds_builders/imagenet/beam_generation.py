@@ -4,6 +4,10 @@ Imported only when the user passes Beam options, so the plain path and reading a
 never need apache-beam. Workers run `planning.examples_of`, a module-level function over
 picklable units (paths, offsets and labels; no open files), and open the archives themselves:
 the archives must be readable at the same path from every worker.
+
+With boxes (the localization config) each unit carries its own images' boxes, and each worker
+also emits what it counted (`planning.BoxTally`); the tallies are merged into the split's one
+summary line, logged by the worker that merges them.
 """
 
 from __future__ import annotations
@@ -21,24 +25,48 @@ except ImportError as e:  # pragma: no cover - depends on the user's environment
 from tfds_builders.imagenet import planning
 
 
+_TALLY = "box_tally"
+
+
+class _ExamplesOfUnit(beam.DoFn):
+  """The examples of one unit, then (with boxes) the unit's tally on a side output."""
+
+  def __init__(self, shorter_side: Optional[int], jpeg_quality: int):
+    super().__init__()
+    self._shorter_side = shorter_side
+    self._jpeg_quality = jpeg_quality
+
+  def process(self, unit):
+    tally = planning.BoxTally()
+    yield from planning.examples_of(unit, self._shorter_side, self._jpeg_quality, tally)
+    if unit.boxes is not None:
+      yield beam.pvalue.TaggedOutput(_TALLY, tally)
+
+
 class ExamplesOfUnits(beam.PTransform):
   """(key, example) of every unit: one train class tar or one chunk of val/test per element."""
 
   def __init__(self, units: List["planning.Unit"], shorter_side: Optional[int],
-               jpeg_quality: int):
+               jpeg_quality: int, box_plan: Optional["planning.BoxPlan"] = None):
     super().__init__()
     self._units = list(units)
     self._shorter_side = shorter_side
     self._jpeg_quality = jpeg_quality
+    self._box_plan = box_plan
 
   def expand(self, pbegin):
-    return (pbegin
-            | "Units" >> beam.Create(self._units)
-            # Spreads the units over workers; Create alone may keep them in one bundle.
-            | "Spread" >> beam.Reshuffle()
-            | "Examples" >> beam.FlatMap(planning.examples_of, self._shorter_side,
-                                         self._jpeg_quality))
+    outputs = (pbegin
+               | "Units" >> beam.Create(self._units)
+               # Spreads the units over workers; Create alone may keep them in one bundle.
+               | "Spread" >> beam.Reshuffle()
+               | "Examples" >> beam.ParDo(_ExamplesOfUnit(self._shorter_side, self._jpeg_quality))
+               .with_outputs(_TALLY, main="examples"))
+    if self._box_plan is not None:
+      _ = (outputs[_TALLY]
+           | "MergeBoxTallies" >> beam.CombineGlobally(planning.merge_tallies)
+           | "LogBoxSummary" >> beam.Map(self._box_plan.log))
+    return outputs.examples
 
 
-def examples_transform(units, shorter_side, jpeg_quality) -> beam.PTransform:
-  return ExamplesOfUnits(units, shorter_side, jpeg_quality)
+def examples_transform(units, shorter_side, jpeg_quality, box_plan=None) -> beam.PTransform:
+  return ExamplesOfUnits(units, shorter_side, jpeg_quality, box_plan)

@@ -4,6 +4,9 @@
 The builder is a table of inputs plus `_info`, `_split_generators` and `_generate_examples`; the
 work is planned as picklable units (`planning`), run in this process or, when the user passes
 Beam options, on Beam workers (`beam_generation`), with the same examples, keys included.
+
+The `localization` config adds each image's bounding boxes (`objects`) from the two box archives
+(`BOX_INPUTS`), which only that config reads.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from typing import List, Optional
 import tensorflow_datasets as tfds
 
 from tfds_builders import builder_base
+from tfds_builders.errors import ManualDirError
 from tfds_builders.formats.imagenet_devkit import read_devkit
 from tfds_builders.imagenet import classes, planning
 from tfds_builders.sources import ManualInput, Resolver
@@ -40,6 +44,20 @@ INPUTS = {
                           md5=(("ILSVRC2012_devkit_t12.tar.gz",
                                 "fa75699e90414af021442c21a62c3abf"),), hash_check=True),
 }
+# The bounding boxes (same download page), read by the localization config only; each is needed
+# when its split is built. Extracted, each goes in a folder of its archive's name, as the devkit
+# does (the val archive unpacks to val/, which is where the validation images go).
+BOX_INPUTS = {
+    "train_boxes": ManualInput(
+        ("ILSVRC2012_bbox_train_v2.tar.gz", "ILSVRC2012_bbox_train_v2.tgz",
+         "ILSVRC2012_bbox_train_v2.tar"), "ILSVRC2012_bbox_train_v2",
+        "ILSVRC2012_bbox_train_v2/<wnid>/*.xml"),
+    "validation_boxes": ManualInput(
+        ("ILSVRC2012_bbox_val_v3.tgz", "ILSVRC2012_bbox_val_v3.tar.gz",
+         "ILSVRC2012_bbox_val_v3.tar"), "ILSVRC2012_bbox_val_v3",
+        "ILSVRC2012_bbox_val_v3/val/*.xml"),
+}
+BOXES_OF = {"train": "train_boxes", "validation": "validation_boxes"}
 SPLITS = ("train", "validation", "test")
 HOW_TO_FIX = (
     f"download the archives from {DOWNLOAD_PAGE} (registration needed) and put them, with "
@@ -49,18 +67,29 @@ HOW_TO_FIX = (
 RAW256_QUALITY = planning.RAW256_QUALITY
 
 
+def how_to_fix_boxes(missing) -> str:
+  needed = ", ".join(f"{BOX_INPUTS[BOXES_OF[split]].names[0]} for {split}" for split in missing)
+  return (f"the localization config needs the box archive of every split it builds: {needed} "
+          f"(from {DOWNLOAD_PAGE}, beside the images, with exactly the names above; extracted "
+          "into a folder of the archive's name works too). Build ilsvrc2012/default for the "
+          "images without boxes.")
+
+
 @dataclasses.dataclass
 class Ilsvrc2012Config(tfds.core.BuilderConfig):
-  """`shorter_side`: resize so the shorter side has this many pixels (None keeps the originals)."""
+  """`shorter_side`: resize so the shorter side has this many pixels (None keeps the originals).
+  `with_boxes`: add `objects` (bounding boxes and their labels) from the box archives."""
   shorter_side: Optional[int] = None
   jpeg_quality: int = RAW256_QUALITY
+  with_boxes: bool = False
 
 
 def describe_manual_dir(manual_dir) -> str:
   """What a build would read from `manual_dir`, or the error it would stop with (for notebooks)."""
   resolver = Resolver("ilsvrc2012", manual_dir)
-  found = resolver.resolve(INPUTS, at_least_one_of=SPLITS, how_to_fix=HOW_TO_FIX)
-  return "\n".join(f"{key}: {found[key].name if found[key] else 'not found'}" for key in INPUTS)
+  table = {**INPUTS, **BOX_INPUTS}
+  found = resolver.resolve(table, at_least_one_of=SPLITS, how_to_fix=HOW_TO_FIX)
+  return "\n".join(f"{key}: {found[key].name if found[key] else 'not found'}" for key in table)
 
 
 class Ilsvrc2012(builder_base.SourceFilesMixin, tfds.core.GeneratorBasedBuilder):
@@ -77,6 +106,11 @@ class Ilsvrc2012(builder_base.SourceFilesMixin, tfds.core.GeneratorBasedBuilder)
           name="raw256", shorter_side=256, jpeg_quality=RAW256_QUALITY,
           description=(f"Every image resized so its shorter side is 256 pixels (Lanczos, aspect "
                        f"kept) and re-encoded as RGB JPEG at quality {RAW256_QUALITY}.")),
+      Ilsvrc2012Config(
+          name="localization", with_boxes=True,
+          description=("The images of `default` plus `objects`: each image's bounding boxes "
+                       "(normalised ymin, xmin, ymax, xmax) and their labels, from the box "
+                       "archives; empty for train images without a box XML and for test.")),
   ]
   DEFAULT_CONFIG_NAME = "default"
   MANUAL_DOWNLOAD_INSTRUCTIONS = f"""\
@@ -87,21 +121,30 @@ least one is needed):
   ILSVRC2012_img_test_v10102019.tar   (or ILSVRC2012_img_test.tar) or test/
   ILSVRC2012_devkit_t12.tar.gz        (or un-gzipped .tar): validation labels and class names;
                                       without it the labels tensorflow_datasets ships are used.
+For ilsvrc2012/localization, also the bounding boxes of each split it builds:
+  ILSVRC2012_bbox_train_v2.tar.gz     or ILSVRC2012_bbox_train_v2/<wnid>/*.xml
+  ILSVRC2012_bbox_val_v3.tgz          or ILSVRC2012_bbox_val_v3/val/*.xml
 Nothing is extracted or copied; the archives are read in place.
 """
 
   def _info(self) -> tfds.core.DatasetInfo:
+    features = {
+        "image": tfds.features.Image(encoding_format="jpeg"),
+        "label": tfds.features.ClassLabel(names_file=classes.labels_file()),
+        "file_name": tfds.features.Text(),
+    }
+    if self.builder_config.with_boxes:
+      features["objects"] = tfds.features.Sequence({
+          "bbox": tfds.features.BBoxFeature(),
+          "label": tfds.features.ClassLabel(names_file=classes.labels_file()),
+      })
     return self.dataset_info_from_configs(
         description=(
             "ILSVRC2012 (ImageNet-1k) image classification: 1,281,167 train, 50,000 validation "
             "and 100,000 unlabelled test images of 1000 classes, read from the archives the user "
             "downloaded. Features, labels and keys as in TFDS's `imagenet2012`. The class table "
             "(WNID, words, gloss per label) is in `info.metadata['classes']`."),
-        features=tfds.features.FeaturesDict({
-            "image": tfds.features.Image(encoding_format="jpeg"),
-            "label": tfds.features.ClassLabel(names_file=classes.labels_file()),
-            "file_name": tfds.features.Text(),
-        }),
+        features=tfds.features.FeaturesDict(features),
         supervised_keys=("image", "label"),
         homepage=HOMEPAGE,
         citation=CITATION,
@@ -109,7 +152,13 @@ Nothing is extracted or copied; the archives are read in place.
     )
 
   def _split_generators(self, dl_manager):
-    found = self.resolve(dl_manager, INPUTS, at_least_one_of=SPLITS, how_to_fix=HOW_TO_FIX)
+    with_boxes = self.builder_config.with_boxes
+    table = {**INPUTS, **BOX_INPUTS} if with_boxes else INPUTS
+    resolver = self.resolver(dl_manager)
+    found = resolver.resolve(table, at_least_one_of=SPLITS, how_to_fix=HOW_TO_FIX)
+    missing = [s for s, key in BOXES_OF.items() if with_boxes and found[s] and not found[key]]
+    if missing:
+      raise ManualDirError(resolver.missing_message(table, found, [], how_to_fix_boxes(missing)))
     for split in SPLITS:
       if found[split] is None:
         log.warning("ilsvrc2012: no %s input in the manual directory; that split is left out",
@@ -121,15 +170,23 @@ Nothing is extracted or copied; the archives are read in place.
         "validation": lambda source: planning.flat_units(source, devkit, labelled=True),
         "test": lambda source: planning.flat_units(source, devkit, labelled=False),
     }
-    return {split: self._generate_examples(plans[split](found[split]))
-            for split in SPLITS if found[split] is not None}
+    units = {split: plans[split](found[split]) for split in SPLITS if found[split] is not None}
+    box_plans = {}
+    for split in units if with_boxes else ():
+      # The test split has no boxes: its units get empty ones (and no summary).
+      box_source = found[BOXES_OF[split]] if split in BOXES_OF else None
+      units[split], box_plans[split] = planning.with_boxes(
+          units[split], split, box_source, classes.wnids(), self.info.metadata["classes"]["words"])
+    return {split: self._generate_examples(units[split], box_plans.get(split))
+            for split in units}
 
-  def _generate_examples(self, units: List[planning.Unit]):
+  def _generate_examples(self, units: List[planning.Unit],
+                         box_plan: Optional[planning.BoxPlan] = None):
     side, quality = self.builder_config.shorter_side, self.builder_config.jpeg_quality
     if self.uses_beam():
       from tfds_builders.imagenet import beam_generation
-      return beam_generation.examples_transform(units, side, quality)
-    return planning.generate_in_process(units, side, quality)
+      return beam_generation.examples_transform(units, side, quality, box_plan)
+    return planning.generate_in_process(units, side, quality, box_plan)
 
 
 CITATION = """\

@@ -3,6 +3,11 @@
 A unit is a train class tar, a chunk of val/test archive members, or a chunk of extracted files:
 paths (local or `gs://`), offsets and labels, no open files. The same units run in one process or
 on Beam workers (`beam_generation`), and give the same examples, keys included.
+
+For the `localization` config each unit also carries the boxes of its own images (`with_boxes`):
+the box archive is indexed once, then cut into one small index per unit, so a Beam worker gets its
+unit's boxes with the unit and memory holds each box once. What was clamped, named by words or
+skipped is tallied per unit and said in one line per split (`BoxPlan.log`).
 """
 
 from __future__ import annotations
@@ -11,12 +16,15 @@ import collections
 import dataclasses
 import logging
 import os
-from typing import Dict, Iterator, List, Optional, Sequence, Tuple
+from typing import Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
+
+import numpy as np
 
 from tfds_builders.errors import SourceFormatError
 from tfds_builders.formats import imagenet_archive as archive
-from tfds_builders.formats import jpeg, paths
+from tfds_builders.formats import imagenet_boxes, jpeg, paths
 from tfds_builders.formats.imagenet_archive import Member
+from tfds_builders.formats.imagenet_boxes import BoxIndex
 from tfds_builders.formats.imagenet_devkit import Devkit
 from tfds_builders.imagenet import classes
 
@@ -33,13 +41,15 @@ class Unit:
 
   Exactly one of `inner_tar` (a train class tar), `members` (archive members) or `files`
   (extracted images) is set. Labels: `wnid` for a whole train class, else `wnids` (file name ->
-  WNID) for validation images; neither for test (label -1).
+  WNID) for validation images; neither for test (label -1). `boxes`, for the localization config
+  only: the boxes of this unit's images (possibly none), keyed by image stem.
   """
   inner_tar: Optional[Member] = None
   members: Tuple[Member, ...] = ()
   files: Tuple[str, ...] = ()
   wnid: str = ""
   wnids: Tuple[Tuple[str, str], ...] = ()
+  boxes: Optional[BoxIndex] = None
 
 
 def images_of(unit: Unit) -> Iterator[Tuple[str, str, bytes]]:
@@ -75,9 +85,15 @@ def _class_tar_images(unit: Unit) -> Iterator[Tuple[str, str, bytes]]:
 
 
 def examples_of(unit: Unit, shorter_side: Optional[int] = None,
-                jpeg_quality: int = RAW256_QUALITY) -> Iterator[Tuple[str, dict]]:
-  """(key, example) for every image of a unit; module-level so that Beam workers can run it."""
+                jpeg_quality: int = RAW256_QUALITY,
+                tally: Optional["BoxTally"] = None) -> Iterator[Tuple[str, dict]]:
+  """(key, example) for every image of a unit; module-level so that Beam workers can run it.
+
+  With boxes, each example gets `objects` and `tally` (if given) counts what was written.
+  """
   wnids = dict(unit.wnids)
+  box_positions = unit.boxes.positions() if unit.boxes is not None else None
+  matched = set()
   for file_name, where, data in images_of(unit):
     image, fix = jpeg.checked_jpeg(data, where)
     if fix:
@@ -93,7 +109,158 @@ def examples_of(unit: Unit, shorter_side: Optional[int] = None,
       label = wnids[file_name]
     else:
       label = -1
-    yield file_name, {"image": image, "label": label, "file_name": file_name}
+    example = {"image": image, "label": label, "file_name": file_name}
+    if box_positions is not None:
+      stem = imagenet_boxes.box_stem(file_name)
+      position = box_positions.get(stem)
+      if position is None:
+        yxyx, labels, flags = _NO_BOXES
+      else:
+        matched.add(position)
+        yxyx, labels, flags = unit.boxes.boxes_at(position)
+      example["objects"] = {"bbox": yxyx, "label": labels.astype(np.int64)}
+      if tally is not None:
+        tally.add_image(stem, position is not None, flags)
+    yield file_name, example
+  if tally is not None and unit.boxes is not None:
+    # XMLs of this unit's class whose image the class tar does not hold (known only now: inner
+    # class tars are streamed, never listed ahead).
+    for position in range(len(unit.boxes)):
+      if position not in matched:
+        tally.add_skipped(unit.boxes.stem_at(position))
+
+
+_NO_BOXES = (np.zeros((0, 4), np.float32), np.zeros(0, np.int64), np.zeros(0, np.uint8))
+
+
+@dataclasses.dataclass
+class BoxTally:
+  """What went into one split's `objects`, counted per unit and merged (in Beam too).
+
+  Each `*_example` is the smallest image stem of its kind, so merging in any order gives the same.
+  """
+  images: int = 0
+  with_boxes: int = 0
+  boxes: int = 0
+  clamped: int = 0
+  clamped_example: str = ""
+  by_words: int = 0
+  by_words_example: str = ""
+  skipped: int = 0
+  skipped_example: str = ""
+
+  def add_image(self, stem: str, has_xml: bool, flags: np.ndarray) -> None:
+    self.images += 1
+    self.with_boxes += has_xml
+    self.boxes += len(flags)
+    for flag, count, example in ((imagenet_boxes.CLAMPED, "clamped", "clamped_example"),
+                                 (imagenet_boxes.BY_WORDS, "by_words", "by_words_example")):
+      hits = int(np.count_nonzero(flags & flag))
+      if hits:
+        setattr(self, count, getattr(self, count) + hits)
+        setattr(self, example, _smallest(getattr(self, example), stem))
+
+  def add_skipped(self, stem: str, count: int = 1) -> None:
+    self.skipped += count
+    self.skipped_example = _smallest(self.skipped_example, stem)
+
+  def merge(self, other: "BoxTally") -> "BoxTally":
+    merged = BoxTally()
+    for field in dataclasses.fields(BoxTally):
+      a, b = getattr(self, field.name), getattr(other, field.name)
+      setattr(merged, field.name, _smallest(a, b) if isinstance(a, str) else a + b)
+    return merged
+
+
+def _smallest(a: str, b: str) -> str:
+  return min(x for x in (a, b) if x) if (a or b) else ""
+
+
+def _count(n: int, one: str, many: str) -> str:
+  return f"{n} {one if n == 1 else many}"
+
+
+def merge_tallies(tallies: Iterable[BoxTally]) -> BoxTally:
+  """One tally of many (associative: Beam's CombineGlobally applies it to partial results)."""
+  total = BoxTally()
+  for tally in tallies:
+    total = total.merge(tally)
+  return total
+
+
+@dataclasses.dataclass(frozen=True)
+class BoxPlan:
+  """What is known of a split's boxes before its images are read, and its summary line.
+
+  Attributes:
+    split: the split's name.
+    source: the box archive or folder.
+    skipped: XMLs that no unit of the split can use (no image of that name was planned), and the
+      smallest stem of them.
+    not_xml: files of the source that are not .xml, and the first one.
+  """
+  split: str
+  source: str
+  skipped: int = 0
+  skipped_example: str = ""
+  not_xml: int = 0
+  not_xml_example: str = ""
+
+  def summary(self, tally: BoxTally) -> Tuple[int, str]:
+    """(logging level, line): every box written, clamped, renamed or skipped, in one line."""
+    tally = tally.merge(BoxTally(skipped=self.skipped, skipped_example=self.skipped_example))
+    parts = [f"{tally.with_boxes} of {tally.images} images have a box XML "
+             f"({_count(tally.boxes, 'box', 'boxes')})"]
+    if tally.clamped:
+      parts.append(f"{_count(tally.clamped, 'box', 'boxes')} past the image edge clamped to it "
+                   f"(e.g. {tally.clamped_example}.xml)")
+    if tally.by_words:
+      parts.append(f"{_count(tally.by_words, 'box', 'boxes')} named by their class's words "
+                   f"instead of its WNID (e.g. {tally.by_words_example}.xml)")
+    if tally.skipped:
+      parts.append(f"{_count(tally.skipped, 'XML', 'XMLs')} for images not in the split skipped "
+                   f"(e.g. {tally.skipped_example}.xml)")
+    if self.not_xml:
+      parts.append(f"{_count(self.not_xml, 'file', 'files')} not .xml not read (e.g. "
+                   f"{self.not_xml_example})")
+    # Every validation image has a box XML in the real archives: one without is a mismatch of the
+    # two archives worth a warning. Clamped, renamed and skipped boxes are what the real files
+    # hold (counted, and visible in `tfds build`'s log).
+    level = (logging.WARNING if self.split == "validation" and tally.with_boxes < tally.images
+             else logging.INFO)
+    return level, f"ilsvrc2012: {self.split} boxes from {self.source}: " + "; ".join(parts)
+
+  def log(self, tally: BoxTally) -> None:
+    log.log(*self.summary(tally))
+
+
+def with_boxes(units: Sequence[Unit], split: str, source, wnids: Sequence[str],
+               words: Optional[Sequence[str]]) -> Tuple[List[Unit], Optional[BoxPlan]]:
+  """The units, each carrying the boxes of its own images, and the split's BoxPlan.
+
+  A train class tar's unit gets every XML named after its class (`<wnid>_*`): the images in an
+  inner tar are known only when it is read. Other units get the XMLs of the images they list.
+  Without a source (the test split, which has no boxes) every unit gets an empty index.
+  """
+  if source is None:
+    return [dataclasses.replace(u, boxes=BoxIndex.empty()) for u in units], None
+  reading = imagenet_boxes.read_boxes(source, wnids, words)
+  index = reading.index
+  taken = np.zeros(len(index), bool)
+  out = []
+  for unit in units:
+    if unit.inner_tar is not None:
+      positions = index.with_prefix(f"{unit.wnid}_")
+    else:
+      names = [m.name for m in unit.members] + [p.rsplit("/", 1)[-1] for p in unit.files]
+      positions = index.find(imagenet_boxes.box_stem(n) for n in names)
+    taken[positions] = True
+    out.append(dataclasses.replace(unit, boxes=index.take(positions)))
+  left = np.flatnonzero(~taken)
+  plan = BoxPlan(split, reading.source, skipped=len(left),
+                 skipped_example=index.stem_at(int(left[0])) if len(left) else "",
+                 not_xml=reading.not_xml, not_xml_example=reading.not_xml_example)
+  return out, plan
 
 
 def _chunks(items: Sequence, size: int = CHUNK):
@@ -199,6 +366,10 @@ def flat_units(source, devkit: Optional[Devkit], labelled: bool) -> List[Unit]:
   return units
 
 
-def generate_in_process(units: Sequence[Unit], shorter_side: Optional[int], jpeg_quality: int):
+def generate_in_process(units: Sequence[Unit], shorter_side: Optional[int], jpeg_quality: int,
+                        box_plan: Optional[BoxPlan] = None):
+  tally = BoxTally()
   for unit in units:
-    yield from examples_of(unit, shorter_side, jpeg_quality)
+    yield from examples_of(unit, shorter_side, jpeg_quality, tally)
+  if box_plan is not None:
+    box_plan.log(tally)
