@@ -60,86 +60,6 @@ def plain_member(name: str, data: bytes) -> bytes:
   return info.tobuf(format=tarfile.GNU_FORMAT) + data + b"\0" * (-len(data) % 512)
 
 
-def run_build_in_child(manual, data_dir, config="default"):
-  """Builds ilsvrc2012 in a fresh process: (its error text, its RSS growth in MB during the build)."""
-  script = textwrap.dedent(f"""
-      import json, resource, sys
-      import tensorflow_datasets as tfds, tfds_builders
-      builder = tfds.builder("ilsvrc2012/{config}", data_dir={str(data_dir)!r})
-      before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-      try:
-        builder.download_and_prepare(download_config=tfds.download.DownloadConfig(
-            manual_dir={str(manual)!r}))
-        error = None
-      except Exception as e:
-        error = f"{{type(e).__name__}}: {{e}}"
-      after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-      print(json.dumps({{"error": error, "grew_mb": (after - before) / 1024}}))
-  """)
-  out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                       timeout=300, cwd=REPO, env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"))
-  assert out.returncode == 0, out.stderr[-3000:]
-  result = json.loads(out.stdout.strip().splitlines()[-1])
-  return result["error"], result["grew_mb"]
-
-
-def test_sparse_member_claiming_3_gib_in_a_10_kb_train_tar_is_refused_in_bounded_memory(tmp_path):
-  inner = tar_of([sparse_member("n01440764_1.JPEG", GIB3)])
-  outer = tar_of([plain_member("n01440764.tar", inner)])
-  manual = tmp_path / "manual"
-  manual.mkdir()
-  (manual / "ILSVRC2012_img_train.tar").write_bytes(outer)
-  assert len(outer) < 10_000
-  error, grew_mb = run_build_in_child(manual, tmp_path / "data")
-  assert error == (
-      f"SourceFormatError: {manual}/ILSVRC2012_img_train.tar:n01440764.tar: member "
-      f"'n01440764_1.JPEG' is a sparse file claiming {GIB3} bytes; ILSVRC2012's archives hold none")
-  assert grew_mb < RSS_BOUND_MB
-  assert not (tmp_path / "data" / "ilsvrc2012" / "default" / "1.0.0").exists()
-
-
-def test_sparse_or_oversized_devkit_members_and_a_100m_line_ground_truth_are_refused(tmp_path):
-  val = tmp_path / "manual"
-  val.mkdir()
-  os.symlink(SOURCES / "ILSVRC2012_img_val.tar", val / "ILSVRC2012_img_val.tar")
-  # 100 M lines of "1": 200 MB of text, about 200 KB of gzip.
-  lines = b"1\n" * 10_000_000
-  devkit = io.BytesIO()
-  with gzip.GzipFile(fileobj=devkit, mode="wb", mtime=0) as gz:
-    header = tarfile.TarInfo("ILSVRC2012_devkit_t12/data/ILSVRC2012_validation_ground_truth.txt")
-    header.size = len(lines) * 10
-    gz.write(header.tobuf(format=tarfile.GNU_FORMAT))
-    for _ in range(10):
-      gz.write(lines)
-    gz.write(b"\0" * 1024)
-  (val / "ILSVRC2012_devkit_t12.tar.gz").write_bytes(devkit.getvalue())
-  assert len(devkit.getvalue()) < 1_000_000
-  error, grew_mb = run_build_in_child(val, tmp_path / "data")
-  assert error == (
-      f"SourceFormatError: {val}/ILSVRC2012_devkit_t12.tar.gz:ILSVRC2012_devkit_t12/data/"
-      "ILSVRC2012_validation_ground_truth.txt: is 200000000 bytes; the devkit's "
-      "data/ILSVRC2012_validation_ground_truth.txt is never more than 1048576")
-  assert grew_mb < RSS_BOUND_MB
-  # The same trick with a sparse meta.mat in a 2 KB devkit.
-  (val / "ILSVRC2012_devkit_t12.tar.gz").write_bytes(gzip.compress(tar_of(
-      [sparse_member("ILSVRC2012_devkit_t12/data/meta.mat", GIB3)]), mtime=0))
-  error, grew_mb = run_build_in_child(val, tmp_path / "data")
-  assert error == (
-      f"SourceFormatError: {val}/ILSVRC2012_devkit_t12.tar.gz: member "
-      f"ILSVRC2012_devkit_t12/data/meta.mat is a sparse file claiming {GIB3} bytes; the devkit "
-      "holds none")
-  assert grew_mb < RSS_BOUND_MB
-
-
-def test_ground_truth_longer_than_the_validation_set_is_refused():
-  from tfds_builders.formats.imagenet_devkit import read_ground_truth
-  classes = {1: object()}
-  with pytest.raises(SourceFormatError) as e:
-    read_ground_truth("1\n" * 50_001, "devkit:gt.txt", classes)
-  assert str(e.value) == ("devkit:gt.txt: has more than 50000 labels (line 50001); ILSVRC2012 has "
-                          "50000 validation images")
-
-
 def _val_tar_with(tmp_path, name, data):
   manual = tmp_path / "manual"
   manual.mkdir()
@@ -151,21 +71,146 @@ def _val_tar_with(tmp_path, name, data):
   return manual, out.getvalue()
 
 
-def test_image_header_claiming_60000x60000_is_refused_at_build_time_in_the_default_config(
-    tmp_path):
+def _sparse_train_tar(folder):
+  """A 10 KB train tar whose one image claims 3 GiB."""
+  manual = folder / "sparse_train"
+  manual.mkdir()
+  outer = tar_of([plain_member("n01440764.tar", tar_of([sparse_member("n01440764_1.JPEG",
+                                                                      GIB3)]))])
+  assert len(outer) < 10_000
+  (manual / "ILSVRC2012_img_train.tar").write_bytes(outer)
+  return manual
+
+
+def _with_val_and_devkit(folder, name, devkit: bytes):
+  manual = folder / name
+  manual.mkdir()
+  os.symlink(SOURCES / "ILSVRC2012_img_val.tar", manual / "ILSVRC2012_img_val.tar")
+  (manual / "ILSVRC2012_devkit_t12.tar.gz").write_bytes(devkit)
+  return manual
+
+
+def _long_ground_truth_devkit() -> bytes:
+  """100 M lines of "1": 200 MB of text in about 200 KB of gzip."""
+  lines = b"1\n" * 10_000_000
+  devkit = io.BytesIO()
+  with gzip.GzipFile(fileobj=devkit, mode="wb", mtime=0) as gz:
+    # A real meta.mat first, so that nothing but the ground truth's size can stop the read.
+    gz.write(plain_member("ILSVRC2012_devkit_t12/data/meta.mat",
+                          (SOURCES / "ILSVRC2012_devkit_t12" / "data" / "meta.mat").read_bytes()))
+    header = tarfile.TarInfo("ILSVRC2012_devkit_t12/data/ILSVRC2012_validation_ground_truth.txt")
+    header.size = len(lines) * 10
+    gz.write(header.tobuf(format=tarfile.GNU_FORMAT))
+    for _ in range(10):
+      gz.write(lines)
+    gz.write(b"\0" * 1024)
+  assert len(devkit.getvalue()) < 1_000_000
+  return devkit.getvalue()
+
+
+def _giant_header_val_tar(folder):
   with tarfile.open(SOURCES / "ILSVRC2012_img_val.tar") as tar:
     member = sorted(tar.getmembers(), key=lambda m: m.name)[0]
     data = bytearray(tar.extractfile(member).read())
   sof = next(i for i in range(2, len(data) - 1)
              if data[i] == 0xFF and data[i + 1] in (0xC0, 0xC1, 0xC2))
   data[sof + 5:sof + 9] = (60000).to_bytes(2, "big") * 2  # height, then width
-  manual, tar_bytes = _val_tar_with(tmp_path, member.name, bytes(data))
+  manual, tar_bytes = _val_tar_with(folder / "giant", member.name, bytes(data))
   (manual / "ILSVRC2012_img_val.tar").write_bytes(tar_bytes)
-  error, _ = run_build_in_child(manual, tmp_path / "data")
+  return manual, member.name
+
+
+@pytest.fixture(scope="module")
+def hostile_builds(tmp_path_factory):
+  """Builds ilsvrc2012 from each hostile manual dir, all in one fresh process (TensorFlow is
+  imported once): case -> (manual dir, error text, whether a dataset was left), and how much the
+  process's peak RSS grew over what it was before the first build (the peak over every case)."""
+  folder = tmp_path_factory.mktemp("hostile")
+  (folder / "giant").mkdir()
+  giant, giant_member = _giant_header_val_tar(folder)
+  cases = {
+      "sparse_train": _sparse_train_tar(folder),
+      "long_ground_truth": _with_val_and_devkit(folder, "long_gt", _long_ground_truth_devkit()),
+      "sparse_meta_mat": _with_val_and_devkit(folder, "sparse_meta", gzip.compress(tar_of(
+          [sparse_member("ILSVRC2012_devkit_t12/data/meta.mat", GIB3)]), mtime=0)),
+      "giant_header": giant,
+  }
+  script = textwrap.dedent(f"""
+      import json, os, resource, sys
+      import tensorflow_datasets as tfds, tfds_builders
+      cases = json.loads(sys.argv[1])
+      before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+      out = {{}}
+      for case, manual in cases.items():
+        data_dir = os.path.join({str(folder)!r}, "data_" + case)
+        builder = tfds.builder("ilsvrc2012", data_dir=data_dir)
+        try:
+          builder.download_and_prepare(download_config=tfds.download.DownloadConfig(
+              manual_dir=manual))
+          error = None
+        except Exception as e:
+          error = f"{{type(e).__name__}}: {{e}}"
+        left = os.path.exists(os.path.join(data_dir, "ilsvrc2012", "default", "1.0.0"))
+        out[case] = [manual, error, left]
+      after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+      print(json.dumps({{"cases": out, "grew_mb": (after - before) / 1024}}))
+  """)
+  run = subprocess.run([sys.executable, "-c", script,
+                        json.dumps({k: str(v) for k, v in cases.items()})],
+                       capture_output=True, text=True, timeout=600, cwd=REPO,
+                       env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"))
+  assert run.returncode == 0, run.stderr[-3000:]
+  result = json.loads(run.stdout.strip().splitlines()[-1])
+  result["giant_member"] = giant_member
+  print(f"hostile ImageNet builds: peak RSS grew {result['grew_mb']:.0f} MB over 4 builds")
+  return result
+
+
+def test_every_hostile_build_stays_within_the_memory_bound(hostile_builds):
+  assert hostile_builds["grew_mb"] < RSS_BOUND_MB
+  # Nothing tfds.load would accept was left by any of them.
+  assert [left for _, _, left in hostile_builds["cases"].values()] == [False] * 4
+
+
+def test_sparse_member_claiming_3_gib_in_a_10_kb_train_tar_is_refused(hostile_builds):
+  manual, error, _ = hostile_builds["cases"]["sparse_train"]
   assert error == (
-      f"SourceFormatError: {manual}/ILSVRC2012_img_val.tar:{member.name}: claims to be "
-      "60000x60000 (3600000000 pixels), more than 67108864: the image header is damaged")
-  assert not (tmp_path / "data" / "ilsvrc2012" / "default" / "1.0.0").exists()
+      f"SourceFormatError: {manual}/ILSVRC2012_img_train.tar:n01440764.tar: member "
+      f"'n01440764_1.JPEG' is a sparse file claiming {GIB3} bytes; ILSVRC2012's archives hold none")
+
+
+def test_a_100m_line_ground_truth_is_refused_before_it_is_read(hostile_builds):
+  manual, error, _ = hostile_builds["cases"]["long_ground_truth"]
+  assert error == (
+      f"SourceFormatError: {manual}/ILSVRC2012_devkit_t12.tar.gz:ILSVRC2012_devkit_t12/data/"
+      "ILSVRC2012_validation_ground_truth.txt: is 200000000 bytes; the devkit's "
+      "data/ILSVRC2012_validation_ground_truth.txt is never more than 1048576")
+
+
+def test_a_sparse_meta_mat_in_a_small_devkit_is_refused(hostile_builds):
+  manual, error, _ = hostile_builds["cases"]["sparse_meta_mat"]
+  assert error == (
+      f"SourceFormatError: {manual}/ILSVRC2012_devkit_t12.tar.gz: member "
+      f"ILSVRC2012_devkit_t12/data/meta.mat is a sparse file claiming {GIB3} bytes; the devkit "
+      "holds none")
+
+
+def test_image_header_claiming_60000x60000_is_refused_at_build_time_in_the_default_config(
+    hostile_builds):
+  manual, error, _ = hostile_builds["cases"]["giant_header"]
+  assert error == (
+      f"SourceFormatError: {manual}/ILSVRC2012_img_val.tar:{hostile_builds['giant_member']}: "
+      "claims to be 60000x60000 (3600000000 pixels), more than 67108864: the image header is "
+      "damaged")
+
+
+def test_ground_truth_longer_than_the_validation_set_is_refused():
+  from tfds_builders.formats.imagenet_devkit import read_ground_truth
+  classes = {1: object()}
+  with pytest.raises(SourceFormatError) as e:
+    read_ground_truth("1\n" * 50_001, "devkit:gt.txt", classes)
+  assert str(e.value) == ("devkit:gt.txt: has more than 50000 labels (line 50001); ILSVRC2012 has "
+                          "50000 validation images")
 
 
 def test_an_image_member_larger_than_any_photograph_is_refused_before_it_is_read(tmp_path):
