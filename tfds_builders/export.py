@@ -13,8 +13,11 @@ be stored Datumaro's way. An `id` feature, when the dataset has one, becomes the
 
 from __future__ import annotations
 
+import csv
+import io
 import os
 import pathlib
+import re
 import shutil
 from typing import Dict, List, Optional
 
@@ -24,10 +27,62 @@ from tfds_builders.errors import TfdsBuildersError
 from tfds_builders.formats import dataset_meta, idx, mnist_csv
 
 FORMATS = ("npz", "png", "idx", "csv")
+_SPLIT_NAME = re.compile(r"^[\w-]+$")
 
 
 class ExportError(TfdsBuildersError):
   """The export cannot be done as asked (and nothing was written)."""
+
+
+def check_out_is_outside(out: pathlib.Path, dataset_dir) -> None:
+  """Refuses an --out that is, contains or lies inside the dataset folder being read: writing
+  there (or --overwrite's deletion) would destroy the dataset it is exporting."""
+  if "://" in os.fspath(dataset_dir):
+    return  # a dataset in a bucket cannot overlap a local folder
+  dataset = pathlib.Path(os.path.realpath(os.fspath(dataset_dir)))
+  target = pathlib.Path(os.path.realpath(os.fspath(out)))
+  if target == dataset or target in dataset.parents:
+    raise ExportError(f"{out} holds the dataset being exported ({dataset}); writing there would "
+                      "delete or change it: choose an --out outside it")
+  if dataset in target.parents:
+    raise ExportError(f"{out} is inside the dataset being exported ({dataset}); choose an --out "
+                      "outside it")
+
+
+# Characters no folder name may hold: path separators, and control characters (NUL among them).
+_UNSAFE = re.compile(r"[/\\\x00-\x1f\x7f]")
+_MAX_NAME_BYTES = 200  # file systems allow 255 bytes a name; room is left for a suffix
+
+
+def class_folders(names: List[str]) -> Dict[int, str]:
+  """label -> the folder its PNGs go to, for every class and for -1 (no label).
+
+  A class name is a folder name only when it is safe: separators and control characters become
+  `_`, and `.`, `..` and the empty name are prefixed with `_`, so that no name, whatever a
+  dataset_info says, can lead outside the export. Names that would share a folder (equal, or
+  equal but for case, as `A` and `a` on macOS and Windows) get their label appended.
+  """
+  table = dict(enumerate(names))
+  table[-1] = "-1"
+  safe = {}
+  for label, name in table.items():
+    folder = _UNSAFE.sub("_", name)
+    if folder in ("", ".", ".."):
+      folder = "_" + folder
+    if len(folder.encode("utf-8")) > _MAX_NAME_BYTES:
+      folder = folder.encode("utf-8")[:_MAX_NAME_BYTES].decode("utf-8", "ignore") + f"_{label}"
+    safe[label] = folder
+  groups: Dict[str, List[int]] = {}
+  for label, folder in safe.items():
+    groups.setdefault(folder.casefold(), []).append(label)
+  for labels in groups.values():
+    if len(labels) > 1:
+      for label in labels:
+        safe[label] = f"{safe[label]}_{label}"
+  if len({folder.casefold() for folder in safe.values()}) != len(safe):
+    # Still shared (a class named `a_36` beside `a` and `A`): the label first is unique.
+    safe = {label: f"{label}_{folder}" for label, folder in safe.items()}
+  return safe
 
 
 def prepare_out_dir(out: pathlib.Path, overwrite: bool) -> None:
@@ -92,10 +147,15 @@ def export(name: str, split: str, fmt: str, out: os.PathLike, data_dir: Optional
                       f"(tfds build --imports tfds_builders {name.split('/')[0]})")
   if split not in builder.info.splits:
     raise ExportError(f"{name} has no split {split!r}; it has {', '.join(builder.info.splits)}")
+  if not _SPLIT_NAME.match(split):
+    # A split name becomes a folder or a file name prefix; TFDS's own names are always safe.
+    raise ExportError(f"{name}: the split name {split!r} is not a TFDS split name (letters, "
+                      "digits, '_' and '-')")
   image_key, label_key, label_feature = _image_and_label(builder)
   if fmt in ("idx", "csv"):
     _mnist_like(builder, image_key)
   out = pathlib.Path(out)
+  check_out_is_outside(out, builder.data_dir)
   prepare_out_dir(out, overwrite)
   total = builder.info.splits[split].num_examples
   names = list(getattr(label_feature, "names", []) or [])
@@ -105,19 +165,24 @@ def export(name: str, split: str, fmt: str, out: os.PathLike, data_dir: Optional
     ds = builder.as_dataset(split=split, shuffle_files=False,
                             decoders={image_key: tfds.decode.SkipDecoding()})
     encoding = getattr(builder.info.features[image_key], "encoding_format", None) or "png"
-    rows = ["file,label,label_name"]
+    folders = class_folders(names)
+    table = io.StringIO()
+    rows = csv.writer(table, lineterminator="\n")  # quotes a name holding ',' or '"'
+    rows.writerow(["file", "label", "label_name"])
+    count = 0
     for index, example in enumerate(_progress(tfds.as_numpy(ds), total, f"{name} {split}")
                                     if progress else tfds.as_numpy(ds)):
       label = int(example[label_key])
       label_name = names[label] if 0 <= label < len(names) else str(label)
-      folder = out / split / label_name
-      folder.mkdir(parents=True, exist_ok=True)
-      relative = f"{split}/{label_name}/{index:08d}.{'jpg' if encoding == 'jpeg' else encoding}"
+      relative = (f"{split}/{folders.get(label, str(label))}/{index:08d}."
+                  f"{'jpg' if encoding == 'jpeg' else encoding}")
+      (out / relative).parent.mkdir(parents=True, exist_ok=True)
       (out / relative).write_bytes(example[image_key])
-      rows.append(f"{relative},{label},{label_name}")
-    (out / "labels.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+      rows.writerow([relative, label, label_name])
+      count += 1
+    (out / "labels.csv").write_text(table.getvalue(), encoding="utf-8")
     _write_labels_txt(out, names)
-    return {"examples": len(rows) - 1, "files": [out / "labels.csv", out / "labels.txt"]}
+    return {"examples": count, "files": [out / "labels.csv", out / "labels.txt"]}
 
   ds = builder.as_dataset(split=split, shuffle_files=False)
   examples = tfds.as_numpy(ds)

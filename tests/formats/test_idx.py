@@ -3,6 +3,7 @@
 Expected bytes are packed here with struct, independently of the package's own encoder.
 """
 
+import functools
 import gzip
 import io
 import lzma
@@ -156,13 +157,22 @@ def test_missing_file(tmp_path):
     idx.read_idx(tmp_path / "nope.gz")
 
 
+def pair(images, labels, images_kind=idx.IdxKind("images", (0x08,), (2, 2)),
+         labels_kind=idx.MNIST_LABELS, max_items=100, **kwargs):
+  """Every (images, labels) batch of a pair, joined."""
+  batches = list(idx.iter_idx_pair(images, labels, images_kind, labels_kind,
+                                   max_items=max_items, max_items_why="at most 100 here",
+                                   **kwargs))
+  return (np.concatenate([b[0] for b in batches]), np.concatenate([b[1] for b in batches]))
+
+
 def test_pair_count_mismatch(tmp_path):
   images = tmp_path / "images"
   labels = tmp_path / "labels"
   images.write_bytes(pack(0x08, (3, 2, 2), np.zeros(12), ">u1"))
   labels.write_bytes(pack(0x08, (2,), [1, 2], ">u1"))
   with pytest.raises(SourceFormatError) as e:
-    idx.read_idx_pair(images, labels, num_classes=10)
+    pair(images, labels)
   assert str(e.value) == (f"{labels}: has 2 labels but {images} has 3 images; the two files do "
                           "not belong together")
 
@@ -170,16 +180,20 @@ def test_pair_count_mismatch(tmp_path):
 def test_pair_image_shape_and_label_range(tmp_path):
   images = tmp_path / "images"
   labels = tmp_path / "labels"
-  images.write_bytes(pack(0x08, (2, 2, 2), np.zeros(8), ">u1"))
+  images.write_bytes(pack(0x08, (2, 2, 2), np.arange(8), ">u1"))
   labels.write_bytes(pack(0x08, (2,), [3, 12], ">u1"))
-  with pytest.raises(SourceFormatError, match="images are 2x2, expected 28x28"):
-    idx.read_idx_pair(images, labels, num_classes=10, image_shape=(28, 28))
   with pytest.raises(SourceFormatError) as e:
-    idx.read_idx_pair(images, labels, num_classes=10)
+    pair(images, labels, idx.MNIST_IMAGES)
+  assert str(e.value) == f"{images}: holds an array of shape 2x2x2, but images are Nx28x28"
+  check = functools.partial(idx.check_labels, source_name=str(labels), num_classes=10)
+  with pytest.raises(SourceFormatError) as e:
+    pair(images, labels, check_labels=check)
   assert e.value.problem == ("label 12 of item 1 is outside the class range 0..9 "
                              "(1 such labels)")
-  _, out = idx.read_idx_pair(images, labels, num_classes=10, unlabeled=[12])
-  assert out.tolist() == [3, 12]
+  out_images, out_labels = pair(images, labels, batch_items=1,
+                                check_labels=functools.partial(check, unlabeled=[12]))
+  assert out_labels.tolist() == [3, 12]
+  np.testing.assert_array_equal(out_images, np.arange(8).reshape(2, 2, 2))
 
 
 def test_formats_never_import_tensorflow():
@@ -317,7 +331,12 @@ def test_image_counts_that_are_neither_images_nor_pixels_are_refused(tmp_path):
 
 def test_image_items_faults(tmp_path):
   assert items_error(tmp_path, pack(0x0C, (2, 2, 2), np.zeros(8), ">i4"), 2) == (
-      "expected images (idx3-ubyte: N x rows x cols uint8); the header says 2x2x2 int32")
+      "holds int32 elements (type code 0x0C), but images must be uint8 (type code 0x08); other "
+      "element types are refused, not converted")
+  assert items_error(tmp_path, pack(0x08, (2, 784), np.zeros(1568), ">u1"), 2) == (
+      "holds an array of shape 2x784, but images are N x rows x cols")
+  assert items_error(tmp_path, pack(0x08, (2**32 - 1, 0, 0), [], ">u1"), 2**32 - 1) == (
+      "the header gives its images the size 0x0, which holds no value")
   # Datumaro's count is right but pixels are missing: an item written without its image.
   short = datumaro_images(MIXED)[:-5]
   assert items_error(tmp_path, short[:4] + struct.pack(">i", 795) + short[8:], 3,

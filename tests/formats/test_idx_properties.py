@@ -76,3 +76,62 @@ def test_mutated_valid_files(data):
     raw[position] = data.draw(st.integers(0, 255))
   cut = data.draw(st.integers(0, len(raw)))
   read_bounded(bytes(raw[:cut]))
+
+
+class CountingFile(io.BytesIO):
+  """A file that remembers how far into it anything was read."""
+
+  def __init__(self, data: bytes):
+    super().__init__(data)
+    self.furthest = 0
+
+  def read(self, n=-1):
+    out = super().read(n)
+    self.furthest = max(self.furthest, self.tell())
+    return out
+
+
+@st.composite
+def idx_files(draw):
+  """(file bytes, header length, code, dims): a random header, its body of the size it claims
+  when that is small, else a short body."""
+  code = draw(st.sampled_from([0x08, 0x09, 0x0B, 0x0C, 0x0D, 0x0E]))
+  dims = draw(st.lists(st.one_of(st.integers(0, 5), st.integers(0, 2**32 - 1)), min_size=1,
+                       max_size=3))
+  header = bytes([0, 0, code, len(dims)]) + struct.pack(f">{len(dims)}I", *dims)
+  size = int(np.prod(dims, dtype=object)) * idx.IDX_DTYPES[code].itemsize
+  body = bytes(size) if size <= 4096 else bytes(draw(st.integers(0, 64)))
+  return header + body, len(header), code, tuple(dims)
+
+
+IMAGES_2X2 = idx.IdxKind("images", (0x08,), (2, 2))
+
+
+@BOUNDED
+@given(idx_files(), idx_files())
+def test_a_pair_is_judged_by_both_headers_before_either_body_is_read(images, labels):
+  image_bytes, image_header, image_code, image_dims = images
+  label_bytes, label_header, label_code, label_dims = labels
+
+  def claim_held(data, header, code, dims):
+    return len(data) - header >= int(np.prod(dims, dtype=object)) * idx.IDX_DTYPES[code].itemsize
+
+  headers_fit = (claim_held(*images) and claim_held(*labels) and image_code == 0x08 and
+                 image_dims[1:] == (2, 2) and label_code == 0x08 and len(label_dims) == 1 and
+                 image_dims[0] == label_dims[0] and 0 < image_dims[0] <= 4)
+  image_file, label_file = CountingFile(image_bytes), CountingFile(label_bytes)
+  try:
+    got = list(idx.iter_idx_pair(image_file, label_file, IMAGES_2X2, idx.MNIST_LABELS,
+                                 max_items=4, max_items_why="at most 4 here"))
+  except SourceFormatError:
+    if not headers_fit:
+      # Refused on the headers: no body byte of either file was read (6 bytes are sniffed for
+      # gzip and xz magic numbers).
+      assert image_file.furthest <= max(image_header, 6)
+      assert label_file.furthest <= max(label_header, 6)
+    else:  # the headers fit; only a body can be at fault
+      assert len(image_bytes) - image_header != image_dims[0] * 4 or (
+          len(label_bytes) - label_header != label_dims[0])
+    return
+  assert headers_fit
+  assert sum(len(batch_images) for batch_images, _ in got) == image_dims[0]

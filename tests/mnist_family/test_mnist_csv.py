@@ -78,3 +78,15 @@ def test_other_class_names_point_to_csv_folder(tmp_path):
   with pytest.raises(SourceFormatError, match="read this folder with tfds_builders.mnist_family"
                                               ".CsvFolder"):
     build(tmp_path, manual)
+
+
+def test_a_label_out_of_range_in_a_later_batch_names_its_row_in_the_file(tmp_path):
+  from tfds_builders.mnist_family.mnist_csv import generate_csv_examples
+  labels = np.zeros(5000, np.int64)
+  labels[4500] = 12
+  path = tmp_path / "mnist_train.csv"
+  path.write_bytes(mnist_csv_bytes(np.zeros((5000, 2, 2), np.uint8), labels))
+  with pytest.raises(SourceFormatError) as e:
+    list(generate_csv_examples(path, [str(i) for i in range(10)], image_shape=(2, 2)))
+  assert str(e.value) == (f"{path}: label 12 of item 4500 is outside the class range 0..9 (1 such "
+                          "labels)")

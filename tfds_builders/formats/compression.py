@@ -86,6 +86,10 @@ class SourceStream:
       raise SourceFormatError(
           self.name, f"the xz stream is corrupt near decompressed byte {self.position} ({e}); "
           "download or copy the file again") from e
+    except OSError as e:  # after gzip's own errors, which are OSErrors too
+      raise SourceFormatError(
+          self.name, f"could not be read near decompressed byte {self.position} "
+          f"({e.strerror or e}); check the file and the disk it is on") from e
 
   def read_exact(self, n: int, what: str) -> bytearray:
     """Reads exactly n bytes or raises, naming `what` was being read.
@@ -113,19 +117,30 @@ class SourceStream:
       yield self.read_exact(n, what)
       left -= n
 
+  def read_up_to(self, n: int) -> bytes:
+    """Up to n bytes: fewer only at the end of the data."""
+    out = bytearray()
+    while len(out) < n:
+      chunk = self._read_chunk(n - len(out))
+      if not chunk:
+        break
+      out += chunk
+    self.position += len(out)
+    return bytes(out)
+
   def expect_end(self, what: str) -> None:
-    """Raises if anything follows the data the header announced."""
-    extra = self._read_chunk(1)
+    """Raises if anything follows the data the header announced.
+
+    At most one chunk past the end is read: an xz stream can decompress to any size, so counting
+    every trailing byte could take minutes for a file of a few kilobytes.
+    """
+    end = self.position
+    extra = len(self.read_up_to(_CHUNK))
     if extra:
-      rest = 1
-      while True:
-        chunk = self._read_chunk(_CHUNK)
-        if not chunk:
-          break
-        rest += len(chunk)
+      count = f"more than {extra}" if self._read_chunk(1) else f"{extra}"
       raise SourceFormatError(
-          self.name, f"{rest} unexpected trailing bytes after the {what} (the header says the "
-          f"data ends at offset {self.position}); the header does not match the data")
+          self.name, f"{count} unexpected trailing bytes after the {what} (the header says the "
+          f"data ends at offset {end}); the header does not match the data")
 
   def check_claim(self, offset: int, claimed: int) -> None:
     """Rejects a header claiming more data than the file can hold, before any allocation."""
@@ -147,6 +162,8 @@ def _file_size(f: BinaryIO) -> Optional[int]:
     end = f.seek(0, io.SEEK_END)
     f.seek(here)
     return end - here
+  except SourceFormatError:
+    raise  # the reader found the file damaged while seeking (a zip member's CRC): say so
   except (OSError, AttributeError, ValueError):
     return None
 

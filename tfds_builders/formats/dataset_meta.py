@@ -18,7 +18,7 @@ import dataclasses
 import json
 import os
 import pathlib
-from typing import List, Optional, Sequence, Tuple
+from typing import Callable, Iterable, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -32,10 +32,28 @@ DEFAULT_NAMES = tuple(str(i) for i in range(10))
 DATUMARO_IMAGE_SIZE = (28, 28)
 
 
-def _names_from_json(path: pathlib.Path) -> Optional[List[str]]:
+# The most bytes a class list is read from: a million names of 16 characters. A bigger file is not
+# a list of class names, and reading it whole could take any amount of memory.
+MAX_NAMES_BYTES = 16 << 20
+
+
+def _read_text(path) -> str:
+  with paths.open_binary(path) as f:  # a file this process may not read is named there
+    data = f.read(MAX_NAMES_BYTES + 1)
+  if len(data) > MAX_NAMES_BYTES:
+    raise SourceFormatError(path, f"is larger than {MAX_NAMES_BYTES} bytes, more than any list "
+                            "of class names: not a class list")
   try:
-    meta = json.loads(path.read_text(encoding="utf-8"))
-  except (UnicodeDecodeError, json.JSONDecodeError) as e:
+    return data.decode("utf-8")
+  except UnicodeDecodeError as e:
+    raise SourceFormatError(path, f"is not UTF-8 text (byte {e.start}: {e.reason})") from e
+
+
+def _names_from_json(path: pathlib.Path) -> Optional[List[str]]:
+  text = _read_text(path)
+  try:
+    meta = json.loads(text)
+  except json.JSONDecodeError as e:
     raise SourceFormatError(path, f"not valid JSON ({e})") from e
   if not isinstance(meta, dict):
     raise SourceFormatError(path, "expected a JSON object with `labels` or `label_map`")
@@ -71,15 +89,20 @@ def read_class_names(folder: os.PathLike,
     source = folder / META_JSON
   if names is None and (folder / LABELS_TXT).is_file():
     source = folder / LABELS_TXT
-    names = [line.strip() for line in source.read_text(encoding="utf-8").splitlines()
-             if line.strip()]
+    names = [line.strip() for line in _read_text(source).splitlines() if line.strip()]
   if names is None:
     return None if default is None else list(default)
   if not names:
     raise SourceFormatError(source, "declares no class names")
-  if len(set(names)) != len(names):
-    duplicate = next(n for n in names if names.count(n) > 1)
-    raise SourceFormatError(source, f"class name {duplicate!r} appears more than once")
+  seen = set()
+  for name in names:
+    if name in seen:
+      raise SourceFormatError(source, f"class name {name!r} appears more than once")
+    if "\n" in name or "\r" in name:
+      # TFDS keeps class names one per line (label.labels.txt), and so do labels.txt files.
+      raise SourceFormatError(source, f"class name {name!r} holds a line break; a class name is "
+                              "one line of text")
+    seen.add(name)
   return names
 
 
@@ -109,65 +132,90 @@ class ItemMeta:
   sizes: Optional[Tuple[Tuple[int, int], ...]]
 
 
-def _item_names(indices: Sequence[int], ids: Optional[Sequence[str]], most: int = 5) -> str:
-  shown = [f"{i} ({ids[i]!r})" if ids is not None else str(i) for i in indices[:most]]
-  more = f" and {len(indices) - most} more" if len(indices) > most else ""
+# (item index, its id or None) of the first items a message names, and how many there are.
+Named = Sequence[Tuple[int, Optional[str]]]
+_NAMED_MOST = 5
+
+
+def _item_names(first: Named, count: int) -> str:
+  shown = [f"{i} ({item_id!r})" if item_id is not None else str(i)
+           for i, item_id in first[:_NAMED_MOST]]
+  more = f" and {count - _NAMED_MOST} more" if count > _NAMED_MOST else ""
   return ", ".join(shown) + more
 
 
-def no_image_error(path, indices: Sequence[int], num_items: int, how: str,
-                   ids: Optional[Sequence[str]] = None) -> SourceFormatError:
-  """The refusal of items Datumaro wrote without image data (`how` says how it marked them)."""
-  which = (f"none of its {num_items} items has an image" if len(indices) == num_items else
-           f"{'item' if len(indices) == 1 else 'items'} {_item_names(indices, ids)} of "
-           f"{num_items} {'has' if len(indices) == 1 else 'have'} no image")
+def no_image_error(path, first: Named, count: int, num_items: int,
+                   how: str) -> SourceFormatError:
+  """The refusal of `count` items Datumaro wrote without image data (`first`: the first few of
+  them, as (index, id or None); `how` says how it marked them)."""
+  which = (f"none of its {num_items} items has an image" if count == num_items else
+           f"{'item' if count == 1 else 'items'} {_item_names(first, count)} of "
+           f"{num_items} {'has' if count == 1 else 'have'} no image")
   return SourceFormatError(
       path, f"{which}: {how}, which is how Datumaro writes an item without image data; a "
       "dataset of images needs an image for every item")
 
 
-def item_meta_from_rows(path, rows: Sequence[Sequence[str]], num_items: int,
-                        line_numbers: Optional[Sequence[int]] = None) -> ItemMeta:
-  """Interprets a meta file's rows (one per item, 1 to 3 text cells each) for `num_items` items.
+# A meta row as a reader yields it: (its line number, or None where rows have none, its cells).
+MetaRow = Tuple[Optional[int], Sequence[str]]
 
-  `line_numbers` (CSV) lets messages name the line of a bad row; without it they name the item.
+
+def _meta_size(path, where: str, row: Sequence[str]) -> Tuple[int, int]:
+  size = []
+  for what, text in zip(("rows", "cols"), row[-2:]):
+    text = text.strip()
+    if not text.isascii() or not text.isdigit():
+      raise SourceFormatError(path, f"{where}: {what} {text!r} is not a whole number")
+    size.append(int(text))
+  return size[0], size[1]
+
+
+def item_meta_from_rows(path, rows: Callable[[], Iterable[MetaRow]],
+                        num_items: Optional[int]) -> ItemMeta:
+  """Interprets a meta file's rows (one per item, 1 to 3 text cells each) for `num_items` items
+  (None: as many as the file has).
+
+  `rows()` is called twice: the first pass checks every row and keeps none, so that a file that
+  is refused costs no memory however many rows it has; the second keeps the ids and sizes.
+  Messages name a row's line when the reader gives one, else the item.
   """
-  if len(rows) != num_items:
-    raise SourceFormatError(path, f"has {len(rows)} rows, but the subset has {num_items} items; "
-                            "the meta file describes one row per item")
-  if not rows:
-    return ItemMeta(None, None)
-
-  def where(i):
-    return f"line {line_numbers[i]}" if line_numbers is not None else f"item {i}"
-
-  width = len(rows[0])
-  if width not in (1, 2, 3):
-    raise SourceFormatError(path, f"{where(0)} has {width} fields; a meta row is [id], "
-                            "[rows, cols] or [id, rows, cols]")
-  for i, row in enumerate(rows):
-    if len(row) != width:
+  width, first_where, count = None, None, 0
+  empty: List[Tuple[int, Optional[str]]] = []
+  num_empty, all_0x0 = 0, True
+  for i, (line_no, row) in enumerate(rows()):
+    where = f"line {line_no}" if line_no is not None else f"item {i}"
+    if width is None:
+      width, first_where = len(row), where
+      if width not in (1, 2, 3):
+        raise SourceFormatError(path, f"{where} has {width} fields; a meta row is [id], "
+                                "[rows, cols] or [id, rows, cols]")
+    elif len(row) != width:
       raise SourceFormatError(
-          path, f"{where(i)} has {len(row)} fields, but {where(0)} has {width}; every row of a "
+          path, f"{where} has {len(row)} fields, but {first_where} has {width}; every row of a "
           "meta file has the same columns (an id containing ',' cannot be stored)")
-  ids = tuple(row[0] for row in rows) if width != 2 else None
-  sizes = None
-  if width >= 2:
-    sizes = []
-    for i, row in enumerate(rows):
-      size = []
-      for what, text in zip(("rows", "cols"), row[-2:]):
-        text = text.strip()
-        if not text.isascii() or not text.isdigit():
-          raise SourceFormatError(path, f"{where(i)}: {what} {text!r} is not a whole number")
-        size.append(int(text))
-      sizes.append(tuple(size))
-    sizes = tuple(sizes)
-    empty = [i for i, (r, c) in enumerate(sizes) if r * c == 0]
-    if empty:
-      size = "the size 0x0" if all(sizes[i] == (0, 0) for i in empty) else "no pixels"
-      raise no_image_error(path, empty, num_items, f"the meta file gives "
-                           f"{'it' if len(empty) == 1 else 'them'} {size}", ids)
+    if width >= 2:
+      rows_cols = _meta_size(path, where, row)
+      if rows_cols[0] * rows_cols[1] == 0:
+        num_empty += 1
+        all_0x0 &= rows_cols == (0, 0)
+        if len(empty) < _NAMED_MOST:
+          empty.append((i, row[0] if width == 3 else None))
+    count += 1
+  if num_items is not None and count != num_items:
+    raise SourceFormatError(path, f"has {count} rows, but the subset has {num_items} items; "
+                            "the meta file describes one row per item")
+  if num_empty:
+    size = "the size 0x0" if all_0x0 else "no pixels"
+    raise no_image_error(path, empty, num_empty, count, f"the meta file gives "
+                         f"{'it' if num_empty == 1 else 'them'} {size}")
+  if not count:
+    return ItemMeta(None, None)
+  kept = [(row[0] if width != 2 else None, _meta_size(path, "", row) if width >= 2 else None)
+          for _, row in rows()]
+  if len(kept) != count:  # the file changed between the two passes
+    raise SourceFormatError(path, f"changed while it was read ({count} rows, then {len(kept)})")
+  ids = tuple(item_id for item_id, _ in kept) if width != 2 else None
+  sizes = tuple(size for _, size in kept) if width >= 2 else None
   return ItemMeta(ids, sizes)
 
 

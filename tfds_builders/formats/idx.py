@@ -23,7 +23,7 @@ import gzip
 import os
 import pathlib
 import struct
-from typing import Iterator, List, Optional, Sequence, Tuple, Union
+from typing import Callable, Iterator, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
@@ -110,8 +110,12 @@ def idx_bytes(array: np.ndarray) -> bytes:
 
 
 def check_labels(labels: np.ndarray, source_name: str, num_classes: Optional[int],
-                 unlabeled: Sequence[int] = (), first_label: int = 0) -> None:
-  """Raises unless every label is in [first_label, first_label + num_classes) or `unlabeled`."""
+                 unlabeled: Sequence[int] = (), first_label: int = 0,
+                 first_item: int = 0) -> None:
+  """Raises unless every label is in [first_label, first_label + num_classes) or `unlabeled`.
+
+  `first_item` is the index of labels[0] in its file, for a batch of a longer file.
+  """
   if num_classes is None or labels.size == 0:
     return
   values = labels.reshape(-1) if labels.ndim == 1 else labels[:, 0]
@@ -121,27 +125,106 @@ def check_labels(labels: np.ndarray, source_name: str, num_classes: Optional[int
   if bad.any():
     i = int(np.argmax(bad))
     raise SourceFormatError(
-        source_name, f"label {int(values[i])} of item {i} is outside the class range "
-        f"{first_label}..{first_label + num_classes - 1} ({int(bad.sum())} such labels)")
+        source_name, f"label {int(values[i])} of item {first_item + i} is outside the class "
+        f"range {first_label}..{first_label + num_classes - 1} ({int(bad.sum())} such labels)")
 
 
-def read_idx_pair(images: Source, labels: Source, num_classes: Optional[int] = None,
-                  image_shape: Optional[Tuple[int, ...]] = None, unlabeled: Sequence[int] = (),
-                  first_label: int = 0) -> Tuple[np.ndarray, np.ndarray]:
-  """Reads an images file and its labels file, checking that they belong together."""
-  image_array = read_idx(images)
-  if image_shape is not None and image_array.shape[1:] != tuple(image_shape):
+@dataclasses.dataclass(frozen=True)
+class IdxKind:
+  """What one IDX file of a dataset must hold; anything else is refused, never converted.
+
+  Attributes:
+    what: the items' name in messages ("images", "labels", "label rows").
+    codes: the element types accepted (IDX type codes, see IDX_DTYPES).
+    item_shape: one item's exact shape, or None for any shape of `item_ndim` dimensions.
+    item_ndim: the number of dimensions of an item when `item_shape` is None.
+  """
+  what: str
+  codes: Tuple[int, ...]
+  item_shape: Optional[Tuple[int, ...]]
+  item_ndim: int = 0
+
+  @property
+  def layout(self) -> str:
+    if self.item_shape is None:
+      return "N x " + " x ".join(("rows", "cols") if self.item_ndim == 2 else
+                                 [f"d{i}" for i in range(self.item_ndim)])
+    if not self.item_shape:
+      return "N (one value per item)"
+    return "N" + "".join(f"x{d}" for d in self.item_shape)
+
+  def types(self) -> str:
+    names = [f"{IDX_DTYPES[c].name} (type code 0x{c:02X})" for c in self.codes]
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " or " + names[-1]
+
+
+# The MNIST family's files: unsigned-byte images and labels (idx3-ubyte, idx1-ubyte).
+MNIST_IMAGES = IdxKind("images", (0x08,), (28, 28))
+MNIST_LABELS = IdxKind("labels", (0x08,), ())
+
+
+def check_kind(name: str, header: IdxHeader, kind: IdxKind) -> None:
+  """Raises unless the header's element type and shape are what `kind` holds."""
+  if header.code not in kind.codes:
+    # A cast would store 300 as 44 and 0.5 as 0: the file is refused instead.
     raise SourceFormatError(
-        source_name(images), f"images are {'x'.join(map(str, image_array.shape[1:]))}, "
-        f"expected {'x'.join(map(str, image_shape))}")
-  label_array = read_idx(labels)
-  if label_array.shape[0] != image_array.shape[0]:
+        name, f"holds {header.dtype.name} elements (type code 0x{header.code:02X}), but "
+        f"{kind.what} must be {kind.types()}; other element types are refused, not converted")
+  item_shape = header.item_shape
+  if (item_shape != kind.item_shape if kind.item_shape is not None else
+      len(item_shape) != kind.item_ndim):
     raise SourceFormatError(
-        source_name(labels), f"has {label_array.shape[0]} labels but "
-        f"{source_name(images)} has {image_array.shape[0]} images; the two files do not belong "
-        "together")
-  check_labels(label_array, source_name(labels), num_classes, unlabeled, first_label)
-  return image_array, label_array
+        name, f"holds an array of shape {shape_text(header.shape)}, but {kind.what} are "
+        f"{kind.layout}")
+  if kind.item_shape is None and 0 in item_shape:
+    raise SourceFormatError(
+        name, f"the header gives its {kind.what} the size {shape_text(item_shape)}, which holds "
+        "no value")
+
+
+def check_count(name: str, count: int, what: str, max_items: int, why: str) -> None:
+  """Raises unless 0 < count <= max_items; `why` says where max_items comes from."""
+  if count == 0:
+    raise SourceFormatError(name, f"holds 0 {what}: a split needs at least one example")
+  if count > max_items:
+    raise SourceFormatError(name, f"the header claims {count} {what}; {why}")
+
+
+def iter_idx_pair(images: Source, labels: Source, images_kind: IdxKind, labels_kind: IdxKind,
+                  *, max_items: int, max_items_why: str,
+                  check_headers: Optional[Callable[[IdxHeader], None]] = None,
+                  check_labels: Optional[Callable[[np.ndarray], None]] = None,
+                  batch_items: int = 4096) -> Iterator[Tuple[np.ndarray, np.ndarray]]:
+  """(images, labels) in batches of an images file and its labels file.
+
+  Both headers are read and checked (element types, shapes, equal counts, at most `max_items`)
+  before either body is read, so a pair that does not belong together costs nothing, whatever
+  its headers claim; `check_headers`, given the images header, may refuse it then too. The
+  labels are then read whole (they are small: at most max_items rows) and given to
+  `check_labels`, which raises on a bad one; only then are the images read, a batch at a time,
+  so that memory stays at one batch.
+  """
+  with open_source(images) as image_stream, open_source(labels) as label_stream:
+    image_header = _read_header(image_stream)
+    check_kind(image_stream.name, image_header, images_kind)
+    label_header = _read_header(label_stream)
+    check_kind(label_stream.name, label_header, labels_kind)
+    if label_header.num_items != image_header.num_items:
+      raise SourceFormatError(
+          label_stream.name, f"has {label_header.num_items} {labels_kind.what} but "
+          f"{image_stream.name} has {image_header.num_items} {images_kind.what}; the two files "
+          "do not belong together")
+    check_count(image_stream.name, image_header.num_items, images_kind.what, max_items,
+                max_items_why)
+    if check_headers is not None:
+      check_headers(image_header)
+    label_array = matrix.read_body(label_stream, label_header, "IDX")
+    if check_labels is not None:
+      check_labels(label_array)
+    start = 0
+    for batch in matrix.read_items(image_stream, image_header, "IDX", batch_items):
+      yield batch, label_array[start:start + len(batch)]
+      start += len(batch)
 
 
 # --- Datumaro's MNIST layout ---------------------------------------------------------------
@@ -185,12 +268,15 @@ class ImageItems:
     return sum(rows * cols for rows, cols in self.sizes)
 
 
+# Users' own folders (IdxFolder): unsigned-byte images of any size; integer labels of any width
+# (uint8 as Datumaro writes them, 255 = no label; signed types keep their values, -1 = no label).
+FOLDER_IMAGES = IdxKind("images", (0x08,), None, item_ndim=2)
+FOLDER_LABELS = IdxKind("labels", (0x08, 0x09, 0x0B, 0x0C), ())
+
+
 def _image_items(name: str, header: IdxHeader, num_items: int, sizes: Optional[Sequence[Size]],
                  labels: str, meta: str) -> ImageItems:
-  if header.code != 0x08 or len(header.shape) != 3:
-    raise SourceFormatError(
-        name, f"expected images (idx3-ubyte: N x rows x cols uint8); the header says "
-        f"{shape_text(header.shape)} {header.dtype.name}")
+  check_kind(name, header, FOLDER_IMAGES)
   count, own_size = header.shape[0], header.item_shape
   sizes = (own_size,) * num_items if sizes is None else tuple(tuple(s) for s in sizes)
   if len(sizes) != num_items:
@@ -226,8 +312,20 @@ def read_image_items_header(images: Source, num_items: int,
   file, else every item has the header's size. `labels` and `meta` name those files in messages.
   """
   with open_source(images) as stream:
-    items = _image_items(stream.name, _parse_header(stream), num_items, sizes, labels, meta)
-    stream.check_claim(items.header.header_size, items.num_pixels)
+    return _open_image_items(stream, num_items, sizes, labels, meta)
+
+
+# An images file whose pixels would take more memory than this is first read through once,
+# keeping nothing, so that a file refused near its end (cut short, damaged, too long) is refused
+# without having been held.
+HELD_UNCHECKED = 64 << 20
+_CHECK_CHUNK = 8 << 20
+
+
+def _open_image_items(stream: SourceStream, num_items: int, sizes, labels: str,
+                      meta: str) -> ImageItems:
+  items = _image_items(stream.name, _parse_header(stream), num_items, sizes, labels, meta)
+  stream.check_claim(items.header.header_size, items.num_pixels)
   return items
 
 
@@ -236,11 +334,17 @@ def read_image_items(images: Source, num_items: int, sizes: Optional[Sequence[Si
                      ) -> Tuple[ImageItems, Images]:
   """The images, checked as read_image_items_header does: an N x rows x cols array when they
   share one size, else a list of rows x cols arrays."""
+  what = f"{num_items} images"
+  if isinstance(images, (str, os.PathLike)):
+    with open_source(images) as stream:
+      items = _open_image_items(stream, num_items, sizes, labels, meta)
+      if items.num_pixels > HELD_UNCHECKED:
+        for _ in stream.read_chunks(items.num_pixels, _CHECK_CHUNK, f"pixels of {what}"):
+          pass
+        stream.expect_end("IDX data")
   with open_source(images) as stream:
-    items = _image_items(stream.name, _parse_header(stream), num_items, sizes, labels, meta)
-    stream.check_claim(items.header.header_size, items.num_pixels)
-    data = stream.read_exact(items.num_pixels,
-                             f"{items.num_pixels} pixels of {num_items} images")
+    items = _open_image_items(stream, num_items, sizes, labels, meta)
+    data = stream.read_exact(items.num_pixels, f"{items.num_pixels} pixels of {what}")
     stream.expect_end("IDX data")
   pixels = np.frombuffer(data, dtype=np.uint8)
   if items.uniform_size is not None or not num_items:
@@ -250,47 +354,60 @@ def read_image_items(images: Source, num_items: int, sizes: Optional[Sequence[Si
                  for end, (rows, cols) in zip(ends, items.sizes)]
 
 
-def _read_at_most(stream: SourceStream, limit: int) -> bytes:
-  """Every remaining byte, or limit + 1 bytes when there are more than `limit`."""
-  out = bytearray()
-  while len(out) <= limit:
-    chunk = stream._read_chunk(limit + 1 - len(out))  # pylint: disable=protected-access
-    if not chunk:
-      break
-    out += chunk
-  return bytes(out)
+_META_CHUNK_CELLS = 8192
 
 
 def read_meta(source: Source, num_items: int, *, labels: str = "the labels file") -> ItemMeta:
-  """`<subset>-meta.gz`: the ids and/or sizes of a subset's `num_items` items."""
+  """`<subset>-meta.gz`: the ids and/or sizes of a subset's `num_items` items.
+
+  The file is read in pieces: once to count its cells, which gives the columns, then as
+  `dataset_meta.item_meta_from_rows` reads rows (a check, then the values kept), so that memory
+  never holds more than the ids and sizes of a file that is accepted.
+  """
   name = source_name(source)
   limit = 3 * num_items * _META_CELL_BYTES
+  size = 0
   with open_source(source) as stream:
-    data = _read_at_most(stream, limit)
-  if len(data) > limit:
+    while size <= limit:
+      chunk = stream.read_up_to(min(_CHECK_CHUNK, limit + 1 - size))
+      if not chunk:
+        break
+      size += len(chunk)
+  if size > limit:
     raise SourceFormatError(
         name, f"holds more than 3 cells for each of the {num_items} items of {labels}; a meta "
         "file holds [id], [rows, cols] or [id, rows, cols] per item")
-  if len(data) % _META_CELL_BYTES:
+  if size % _META_CELL_BYTES:
     raise SourceFormatError(
-        name, f"holds {len(data)} bytes, not a whole number of {_META_CELL_BYTES}-byte cells "
+        name, f"holds {size} bytes, not a whole number of {_META_CELL_BYTES}-byte cells "
         f"({META_CELL_CHARS} UTF-32 characters each): not a Datumaro meta file")
-  num_cells = len(data) // _META_CELL_BYTES
+  num_cells = size // _META_CELL_BYTES
   if not num_items:
     return ItemMeta(None, None)  # nothing follows: more than 0 bytes were refused above
   if num_cells % num_items or num_cells // num_items not in (1, 2, 3):
     raise SourceFormatError(
         name, f"holds {num_cells} cells for the {num_items} items of {labels}; a meta file holds "
         "1, 2 or 3 per item ([id], [rows, cols] or [id, rows, cols])")
-  try:
-    text = data.decode("utf-32-le")
-  except UnicodeDecodeError as e:
-    raise SourceFormatError(
-        name, f"cell {e.start // _META_CELL_BYTES} is not UTF-32 text ({e.reason})") from e
-  cells = [text[i:i + META_CELL_CHARS].rstrip("\x00")
-           for i in range(0, len(text), META_CELL_CHARS)]
   width = num_cells // num_items
-  rows = [cells[i:i + width] for i in range(0, num_cells, width)]
+
+  def rows():
+    with open_source(source) as stream:
+      first_cell = 0
+      while first_cell < num_cells:
+        n = min(_META_CHUNK_CELLS * width, num_cells - first_cell)
+        data = stream.read_exact(n * _META_CELL_BYTES, "meta cells")
+        try:
+          text = data.decode("utf-32-le")
+        except UnicodeDecodeError as e:
+          raise SourceFormatError(
+              name, f"cell {first_cell + e.start // _META_CELL_BYTES} is not UTF-32 text "
+              f"({e.reason})") from e
+        cells = [text[i:i + META_CELL_CHARS].rstrip("\x00")
+                 for i in range(0, len(text), META_CELL_CHARS)]
+        for i in range(0, n, width):
+          yield None, cells[i:i + width]
+        first_cell += n
+
   return dataset_meta.item_meta_from_rows(name, rows, num_items)
 
 

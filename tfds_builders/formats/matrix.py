@@ -54,29 +54,39 @@ def read_header(source: Source, read: HeaderReader) -> MatrixHeader:
     return read(stream)
 
 
+def read_body(stream: SourceStream, header: MatrixHeader, format_name: str) -> np.ndarray:
+  """The data after a header already read from `stream`, checked to end where the header says."""
+  data = stream.read_exact(header.data_size,
+                           f"{shape_text(header.shape)} {header.dtype.name} elements")
+  stream.expect_end(f"{format_name} data")
+  return to_native(np.frombuffer(data, dtype=header.dtype).reshape(header.shape))
+
+
+def read_items(stream: SourceStream, header: MatrixHeader, format_name: str,
+               batch_items: int) -> Iterator[np.ndarray]:
+  """The items after a header already read from `stream`, in batches; memory stays at one batch
+  whatever the header claims."""
+  item_size = math.prod(header.item_shape) * header.dtype.itemsize
+  # Items of zero bytes (a dimension of size 0) need no reading: one batch holds them all, or
+  # a 20-byte file claiming 2^31 such items would take millions of empty batches.
+  step = batch_items if item_size else max(1, header.num_items)
+  left = header.num_items
+  while left:
+    n = min(step, left)
+    data = stream.read_exact(n * item_size, f"{format_name} items")
+    yield to_native(np.frombuffer(data, dtype=header.dtype).reshape((n,) + header.item_shape))
+    left -= n
+  stream.expect_end(f"{format_name} data")
+
+
 def read_matrix(source: Source, read: HeaderReader, format_name: str) -> np.ndarray:
   """The whole matrix; the header was checked against the bytes present before allocating."""
   with open_source(source) as stream:
-    header = read(stream)
-    data = stream.read_exact(header.data_size,
-                             f"{shape_text(header.shape)} {header.dtype.name} elements")
-    stream.expect_end(f"{format_name} data")
-  return to_native(np.frombuffer(data, dtype=header.dtype).reshape(header.shape))
+    return read_body(stream, read(stream), format_name)
 
 
 def iter_matrix(source: Source, read: HeaderReader, format_name: str,
                 batch_items: int) -> Iterator[np.ndarray]:
   """The items (rows of the first dimension) in batches, for matrices too large to hold."""
   with open_source(source) as stream:
-    header = read(stream)
-    item_size = math.prod(header.item_shape) * header.dtype.itemsize
-    # Items of zero bytes (a dimension of size 0) need no reading: one batch holds them all, or
-    # a 20-byte file claiming 2^31 such items would take millions of empty batches.
-    step = batch_items if item_size else max(1, header.num_items)
-    left = header.num_items
-    while left:
-      n = min(step, left)
-      data = stream.read_exact(n * item_size, f"{format_name} items")
-      yield to_native(np.frombuffer(data, dtype=header.dtype).reshape((n,) + header.item_shape))
-      left -= n
-    stream.expect_end(f"{format_name} data")
+    yield from read_items(stream, read(stream), format_name, batch_items)

@@ -75,6 +75,55 @@ def _image_shape(path: str, num_pixels: int,
   return side, side
 
 
+# The widest field a row can hold is a 64-bit integer as numpy reads it ("-9223372036854775808",
+# 20 characters) and its comma. Lines are read only up to what their fields can take, so that a
+# line of 86 MB (3x10^7 fields) is refused as it is read, not split into 3x10^7 strings.
+_FIELD_CHARS = 21
+# The most pixels a row is read with when neither image_shape nor a meta file gives its size:
+# 1024x1024. CSV spends about 4 characters a pixel, and a row is parsed whole.
+MAX_ROW_PIXELS = 1 << 20
+# numpy parses a batch of rows into int64: a batch takes at most this many bytes.
+_PARSE_BYTES = 32 << 20
+# A meta row is an id and two numbers; an id is a name, not a document.
+_META_LINE_CHARS = 1 << 16
+
+
+def _row_chars(num_fields: int) -> int:
+  return num_fields * _FIELD_CHARS + 2  # "\r\n"
+
+
+def _fields_text(num_fields: int) -> str:
+  return f"a row of {num_fields} fields (a label and {num_fields - 1} pixel values)"
+
+
+class _Lines:
+  """(line number, line) of a text file, each line read no further than `max_chars`.
+
+  `max_chars` and `what` (the widest legal line, in words) may be changed between lines.
+  """
+
+  def __init__(self, f: TextIO, path: str, max_chars: int, what: str):
+    self._f, self._path = f, path
+    self.max_chars, self.what = max_chars, what
+
+  def __iter__(self) -> Iterator[Tuple[int, str]]:
+    line_no = 0
+    while True:
+      try:
+        line = self._f.readline(self.max_chars + 1)
+      except UnicodeDecodeError as e:
+        kind = "a text CSV file" if self._f.encoding == "ascii" else "a UTF-8 text file"
+        raise SourceFormatError(self._path, f"not {kind} (line {line_no + 1}: {e.reason})") from e
+      if not line:
+        return
+      line_no += 1
+      if len(line) > self.max_chars:
+        raise SourceFormatError(
+            self._path, f"line {line_no} is longer than {self.max_chars} characters, the most "
+            f"{self.what} can take: it is not a row of this file")
+      yield line_no, line
+
+
 def _open_text(path, encoding: str = "ascii") -> TextIO:
   try:
     return io.TextIOWrapper(paths.open_binary(path), encoding=encoding, newline="")
@@ -97,37 +146,54 @@ def read_layout(path: os.PathLike, image_shape: Optional[Tuple[int, int]] = None
   """Reads the header decision, the row width and counts the rows (one pass, no parsing).
 
   `sizes` are the rows' image sizes from a meta file (`image_shape` is then not used), `ids`
-  the items' ids from it, for messages.
+  the items' ids from it, for messages. Memory stays at one line, whatever the file holds.
   """
   path = os.fspath(path)
   has_header = None
   num_fields = 0
   num_rows = 0
-  no_image: List[int] = []
+  no_image: List[Tuple[int, Optional[str]]] = []
+  num_no_image = 0
+  if sizes:
+    widest = 1 + max(rows * cols for rows, cols in sizes)
+    first_what = f"{_fields_text(widest)}, the largest image its meta file gives,"
+  elif image_shape is not None:
+    widest = 1 + math.prod(image_shape)
+    first_what = _fields_text(widest)
+  else:
+    widest = 1 + MAX_ROW_PIXELS
+    first_what = (f"a row of a label and {MAX_ROW_PIXELS} pixels (1024x1024, the largest image a "
+                  "CSV row is read with)")
   with _open_text(path) as f:
-    try:
-      for line in f:
-        if not line.strip():
+    lines = _Lines(f, path, _row_chars(widest), first_what)
+    for line_no, line in lines:
+      if not line.strip():
+        continue
+      if has_header is None:
+        has_header = not _is_int(line.split(",", 1)[0].strip())
+        num_fields = line.count(",") + 1
+        if num_fields > widest and not sizes and image_shape is None:
+          raise SourceFormatError(
+              path, f"line {line_no} has {num_fields} fields, more than {first_what} can have")
+        if not sizes:
+          lines.max_chars, lines.what = _row_chars(num_fields), _fields_text(num_fields)
+        if has_header:
           continue
-        if has_header is None:
-          fields = line.rstrip("\r\n").split(",")
-          has_header = not _is_int(fields[0].strip())
-          num_fields = len(fields)
-          if has_header:
-            continue
-        if _has_no_image(line):
-          no_image.append(num_rows)
-        num_rows += 1
-    except UnicodeDecodeError as e:
-      raise SourceFormatError(path, f"not a text CSV file (byte {e.start}: {e.reason})") from e
+      if _has_no_image(line):
+        num_no_image += 1
+        if len(no_image) < 5:
+          no_image.append((num_rows, None if ids is None or num_rows >= len(ids)
+                           else ids[num_rows]))
+      num_rows += 1
   if has_header is None:
     raise SourceFormatError(path, "the file is empty: no header and no data rows")
   if num_rows == 0:
     raise SourceFormatError(path, "has a header row but no data rows")
-  if no_image:
+  if num_no_image:
     raise dataset_meta.no_image_error(
-        path, no_image, num_rows, f"{'its row holds' if len(no_image) == 1 else 'their rows hold'}"
-        " no pixels (only a label, or `label,None`)", ids)
+        path, no_image, num_no_image, num_rows,
+        f"{'its row holds' if num_no_image == 1 else 'their rows hold'} no pixels (only a label, "
+        "or `label,None`)")
   if num_fields < 2:
     raise SourceFormatError(path, "line 1 has 1 field; expected a label and pixel values")
   if sizes is None:
@@ -205,13 +271,19 @@ def iter_mnist_csv(path: os.PathLike, image_shape: Optional[Tuple[int, int]] = N
     _check_values(path, values, [n for n, _ in chunk])
     return values[:, 1:].astype(np.uint8).reshape((-1,) + size), values[:, 0]
 
+  widest = layout.num_fields
+  if layout.sizes:
+    widest = max(widest, 1 + max(rows * cols for rows, cols in layout.sizes))
+  batch_rows = max(1, min(batch_rows, _PARSE_BYTES // (8 * widest)))
   chunk: List[Tuple[int, str]] = []
   chunk_size = None
   row = 0
   with _open_text(path) as f:
-    for line_no, line in enumerate(f, 1):
+    for line_no, line in _Lines(f, path, _row_chars(widest), _fields_text(widest)):
       if (line_no == 1 and layout.has_header) or not line.strip():
         continue
+      if row == layout.num_rows:  # the file grew after read_layout counted its rows
+        raise SourceFormatError(path, f"changed while it was read (it had {layout.num_rows} rows)")
       size = layout.image_shape if layout.sizes is None else layout.sizes[row]
       if chunk and (size != chunk_size or len(chunk) == batch_rows):
         yield parse(chunk, chunk_size)
@@ -238,23 +310,26 @@ def read_mnist_csv(path: os.PathLike, image_shape: Optional[Tuple[int, int]] = N
   return [image for b in batches for image in b[0]], labels
 
 
-def read_meta(path: os.PathLike, num_items: Optional[int] = None) -> ItemMeta:
+def read_meta(path: os.PathLike, num_items: Optional[int] = None, *,
+              max_items: Optional[int] = None) -> ItemMeta:
   """`meta_<subset>.csv`: the ids and/or sizes of a subset's items, one row per item.
 
-  `num_items` is checked when given; else the file's own row count is taken.
+  `num_items` is checked when given; else the file's own row count is taken, and refused above
+  `max_items`. The file is read a line at a time (twice: see item_meta_from_rows).
   """
   path = os.fspath(path)
-  rows, line_numbers = [], []
-  with _open_text(path, encoding="utf-8") as f:
-    try:
-      for line_no, line in enumerate(f, 1):
+
+  def rows():
+    with _open_text(path, encoding="utf-8") as f:
+      for line_no, line in _Lines(f, path, _META_LINE_CHARS,
+                                  "a meta row (an id and a size)"):
+        if max_items is not None and line_no > max_items:
+          raise SourceFormatError(path, f"has more than {max_items} rows, more than the "
+                                  f"{max_items} items a split may have")
         # Datumaro's importer strips each line before splitting it; so does this reader.
-        rows.append(line.strip().split(","))
-        line_numbers.append(line_no)
-    except UnicodeDecodeError as e:
-      raise SourceFormatError(path, f"not a UTF-8 text file (byte {e.start}: {e.reason})") from e
-  return dataset_meta.item_meta_from_rows(
-      path, rows, len(rows) if num_items is None else num_items, line_numbers)
+        yield line_no, line.strip().split(",")
+
+  return dataset_meta.item_meta_from_rows(path, rows, num_items)
 
 
 _DECIMAL = [str(v) for v in range(256)]

@@ -23,14 +23,32 @@ class ZipMember:
 
   @contextlib.contextmanager
   def open(self) -> Iterator[BinaryIO]:
+    name = f"{self.archive}!{self.member}"
+    with contextlib.ExitStack() as stack:
+      try:
+        raw = stack.enter_context(paths.open_binary(self.archive))
+        z = stack.enter_context(zipfile.ZipFile(raw))
+        f = stack.enter_context(z.open(self.member))
+      except KeyError as e:
+        raise SourceFormatError(self.archive, f"has no member {self.member}; is it EMNIST's "
+                                              "gzip.zip?") from e
+      except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError) as e:
+        raise SourceFormatError(self.archive, f"is not a readable zip file ({e}); download it "
+                                              "again") from e
+      f.name = name  # errors in the member name both
+      f.read = _named_errors(f.read, name)
+      yield f
+
+
+def _named_errors(read, name: str):
+  """`read`, raising SourceFormatError naming the member where zipfile finds the member's bytes
+  disagree with its CRC or size (at its end, while it is being read)."""
+  def checked_read(*args):
     try:
-      with paths.open_binary(self.archive) as raw, zipfile.ZipFile(raw) as z, \
-          z.open(self.member) as f:
-        f.name = f"{self.archive}!{self.member}"  # errors in the member name both
-        yield f
-    except KeyError as e:
-      raise SourceFormatError(self.archive, f"has no member {self.member}; is it EMNIST's "
-                                            "gzip.zip?") from e
+      return read(*args)
     except zipfile.BadZipFile as e:
-      raise SourceFormatError(self.archive, f"is not a readable zip file ({e}); download it "
-                                            "again") from e
+      # zipfile's message ends "for file <name>", which the error names already.
+      what = str(e).split(" for file ")[0]
+      raise SourceFormatError(name, f"is damaged in the zip ({what}); download the zip "
+                                    "again") from e
+  return checked_read

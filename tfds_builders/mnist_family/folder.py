@@ -19,6 +19,9 @@ Plain IDX files of any size, and CSV files with or without a header row, are rea
 - When a meta file gives ids, every example has an `id` (string): its id, or its index as text
   in a subset without ids.
 - An item Datumaro wrote without image data is refused by name: a dataset of images needs images.
+- Nothing is cast: images must be uint8; labels uint8 (255 = no label) or signed integers, kept
+  exactly (-1 = no label). A subset whose name is not UTF-8 or not a TFDS split name is refused,
+  and so is a split of more than `max_items` items (10 M unless given), before its body is read.
 
 Like ImageFolder, nothing is written: each `as_dataset` reads the split's files (headers and meta
 files only at construction), so there is nothing to prepare and no name to register. To get a
@@ -43,17 +46,17 @@ import tensorflow as tf
 import tensorflow_datasets as tfds
 
 from tfds_builders.errors import ManualDirError, SourceFormatError
-from tfds_builders.formats import dataset_meta, idx, mnist_csv
+from tfds_builders.formats import dataset_meta, idx, mnist_csv, paths
 from tfds_builders.formats.dataset_meta import ItemMeta
 from tfds_builders.formats.matrix import shape_text
 from tfds_builders.mnist_family.idx_base import encode_pngs
-from tfds_builders.mnist_family.mnist_csv import csv_splits
 
 log = logging.getLogger("tfds_builders.folder")
 
 IDX_UNLABELED = 255
 _IDX_PATTERN = re.compile(
     r"^(?P<subset>.+)-(?P<kind>images-idx3-ubyte|labels-idx1-ubyte|meta)(\.gz)?$")
+_CSV_PATTERN = re.compile(r"^mnist_(?P<subset>.+)\.csv$")
 _CSV_META_PATTERN = re.compile(r"^meta_(?P<subset>.+)\.csv$")
 # Datumaro writes its `test` subset under MNIST's own prefix (its meta file keeps `test`).
 _SUBSET_OF_PREFIX = {"t10k": "test"}
@@ -102,17 +105,67 @@ class _StoredFolder(tfds.dataset_builders.AdhocBuilder, skip_registration=True):
         supervised_keys=self._stored_supervised_keys, disable_shuffling=info.disable_shuffling)
 
 
+# What one split may hold: the folder builders hold a split in memory, and a header or a meta file
+# claiming more (an xz file of a few kilobytes can honestly decompress to gigabytes) is refused
+# before anything is read. `max_items=` raises it.
+MAX_ITEMS = 10_000_000
+# TFDS's own rule for split names (`tfds.load(split="name[:10%]")` parses them).
+_SPLIT_NAME = re.compile(r"^[\w-]+$")
+
+
+def _is_text(name: str) -> bool:
+  """False for a name holding bytes that are not UTF-8 (Python keeps them as surrogates)."""
+  try:
+    name.encode("utf-8")
+  except UnicodeEncodeError:
+    return False
+  return True
+
+
+def _files(root_dir: pathlib.Path,
+           pattern: re.Pattern) -> Iterator[Tuple[pathlib.Path, re.Match]]:
+  """The folder's files whose names match `pattern` (with a `subset` group), in name order.
+
+  A subset becomes a TFDS split: a name that is not UTF-8 text, or not a split name, is refused
+  rather than skipped, so that no file of the folder is silently left out.
+  """
+  try:
+    entries = sorted(root_dir.iterdir())
+  except PermissionError as e:
+    raise SourceFormatError(root_dir, "permission denied: this process may not list this folder "
+                            "(check its permissions and owner)") from e
+  for path in entries:
+    match = pattern.match(path.name)
+    if not match or not path.is_file():
+      continue
+    if not _is_text(path.name):
+      raise SourceFormatError(root_dir, f"holds a file name that is not UTF-8 text "
+                              f"({path.name!r}); its subset would be a split name, which must be "
+                              "text: rename the file")
+    subset = match.group("subset")
+    if not _SPLIT_NAME.match(subset):
+      raise SourceFormatError(path, f"the subset name {subset!r} cannot be a split name: TFDS "
+                              "split names hold only letters, digits, '_' and '-'; rename the "
+                              "file")
+    yield path, match
+
+
 class _ArrayFolder(tfds.core.DatasetBuilder, skip_registration=True):
   """A folder of array files whose splits, sizes and ids are known from the files themselves."""
 
   VERSION = tfds.core.Version("1.0.0")
 
-  def __init__(self, root_dir: os.PathLike, *, image_shape: Optional[Tuple[int, int]] = None):
+  def __init__(self, root_dir: os.PathLike, *, image_shape: Optional[Tuple[int, int]] = None,
+               max_items: int = MAX_ITEMS):
     root_dir = pathlib.Path(os.path.expanduser(os.fspath(root_dir)))
+    if not _is_text(os.fspath(root_dir)):
+      raise ManualDirError(f"{os.fspath(root_dir)!r}: the folder's path is not UTF-8 text, which "
+                           "TFDS needs for a data dir; rename the folder")
     if not root_dir.is_dir():
       raise ManualDirError(f"{root_dir}: not a directory")
     self._root_dir = root_dir
     self._expected_size = None if image_shape is None else tuple(image_shape)
+    self._max_items = max_items
     sources = self._find_sources(root_dir)
     if not sources:
       raise ManualDirError(f"{root_dir}: {self._NOTHING_FOUND}")
@@ -234,16 +287,14 @@ class IdxFolder(_ArrayFolder, skip_registration=True):
   def _find_sources(root_dir) -> Dict[str, Tuple[pathlib.Path, pathlib.Path,
                                                  Optional[pathlib.Path]]]:
     found: Dict[str, Dict[str, pathlib.Path]] = {}
-    for path in sorted(root_dir.iterdir()):
-      match = _IDX_PATTERN.match(path.name)
-      if match and path.is_file():
-        subset = _SUBSET_OF_PREFIX.get(match.group("subset"), match.group("subset"))
-        kinds = found.setdefault(subset, {})
-        kind = match.group("kind")
-        if kind in kinds:
-          raise ManualDirError(f"{root_dir}: both {kinds[kind].name} and {path.name} exist; "
-                               "keep one")
-        kinds[kind] = path
+    for path, match in _files(root_dir, _IDX_PATTERN):
+      subset = _SUBSET_OF_PREFIX.get(match.group("subset"), match.group("subset"))
+      kinds = found.setdefault(subset, {})
+      kind = match.group("kind")
+      if kind in kinds:
+        raise ManualDirError(f"{root_dir}: both {kinds[kind].name} and {path.name} exist; "
+                             "keep one")
+      kinds[kind] = path
     sources = {}
     for subset, kinds in found.items():
       images, labels = kinds.get("images-idx3-ubyte"), kinds.get("labels-idx1-ubyte")
@@ -264,10 +315,11 @@ class IdxFolder(_ArrayFolder, skip_registration=True):
   def _open(self, source) -> _Subset:
     images, labels, meta_path = source
     labels_header = idx.read_idx_header(labels)
-    if len(labels_header.shape) != 1 or labels_header.dtype.kind not in "ui":
-      raise SourceFormatError(labels, f"expected labels (idx1: N integers); the header says "
-                              f"{shape_text(labels_header.shape)} {labels_header.dtype.name}")
+    idx.check_kind(str(labels), labels_header, idx.FOLDER_LABELS)
     num_items = labels_header.num_items
+    idx.check_count(str(labels), num_items, "labels", self._max_items,
+                    f"{type(self).__name__} reads at most {self._max_items} items in a split "
+                    "(it holds a split in memory); pass max_items= to read more")
     meta = None if meta_path is None else idx.read_meta(meta_path, num_items, labels=str(labels))
     items = idx.read_image_items_header(images, num_items, meta and meta.sizes,
                                         labels=str(labels), meta=str(meta_path))
@@ -281,16 +333,19 @@ class IdxFolder(_ArrayFolder, skip_registration=True):
 
   def _read(self, subset: _Subset):
     images_path, labels_path, meta_path = subset.files
-    _, images = idx.read_image_items(images_path, subset.num_items, subset.item_sizes,
-                                     labels=str(labels_path), meta=str(meta_path))
+    # The labels first: they are small, and a bad one is refused before the images are read.
     labels = idx.read_idx(labels_path)
     if labels.shape != (subset.num_items,):
       raise SourceFormatError(labels_path, f"now holds {shape_text(labels.shape)} labels; it held "
                               f"{subset.num_items} when {type(self).__name__} was created")
-    idx.check_labels(labels, str(labels_path), len(self._class_names),
-                     unlabeled=(IDX_UNLABELED,))
+    # Datumaro's uint8 labels mark "no label" with 255; signed labels keep every value, -1 being
+    # TFDS's own "no label".
+    unlabeled = IDX_UNLABELED if labels.dtype == np.uint8 else -1
+    idx.check_labels(labels, str(labels_path), len(self._class_names), unlabeled=(unlabeled,))
     labels = labels.astype(np.int64)
-    labels[labels == IDX_UNLABELED] = -1
+    labels[labels == unlabeled] = -1
+    _, images = idx.read_image_items(images_path, subset.num_items, subset.item_sizes,
+                                     labels=str(labels_path), meta=str(meta_path))
     return images, labels
 
 
@@ -301,20 +356,20 @@ class CsvFolder(_ArrayFolder, skip_registration=True):
 
   @staticmethod
   def _find_sources(root_dir) -> Dict[str, Tuple[pathlib.Path, Optional[pathlib.Path]]]:
-    files = csv_splits(root_dir)
+    files = {match.group("subset"): path for path, match in _files(root_dir, _CSV_PATTERN)}
     metas = {}
-    for path in sorted(root_dir.iterdir()):
-      match = _CSV_META_PATTERN.match(path.name)
-      if match and path.is_file():
-        if match.group("subset") not in files:
-          raise ManualDirError(f"{path}: a meta file of subset {match.group('subset')!r}, which "
-                               f"has no mnist_{match.group('subset')}.csv")
-        metas[match.group("subset")] = path
+    for path, match in _files(root_dir, _CSV_META_PATTERN):
+      if match.group("subset") not in files:
+        raise ManualDirError(f"{path}: a meta file of subset {match.group('subset')!r}, which "
+                             f"has no mnist_{match.group('subset')}.csv")
+      metas[match.group("subset")] = path
     return {subset: (path, metas.get(subset)) for subset, path in files.items()}
 
   def _open(self, source) -> _Subset:
     csv_path, meta_path = source
-    meta = None if meta_path is None else mnist_csv.read_meta(meta_path)
+    meta = None
+    if meta_path is not None:
+      meta = mnist_csv.read_meta(meta_path, max_items=self._max_items)
     item_sizes = meta and meta.sizes
     layout = mnist_csv.read_layout(csv_path, None if item_sizes else self._expected_size,
                                    sizes=item_sizes, ids=meta and meta.ids)
@@ -322,14 +377,28 @@ class CsvFolder(_ArrayFolder, skip_registration=True):
       raise SourceFormatError(meta_path, f"has {len(meta.ids or meta.sizes)} rows, but "
                               f"{csv_path} has {layout.num_rows} items; the meta file describes "
                               "one row per item")
+    idx.check_count(str(csv_path), layout.num_rows, "rows", self._max_items,
+                    f"{type(self).__name__} reads at most {self._max_items} items in a split "
+                    "(it holds a split in memory); pass max_items= to read more")
     sizes = frozenset(layout.sizes or (layout.image_shape,))
     self._check_expected_size(csv_path, sizes)
     return _Subset(source, layout.num_rows, sizes, meta)
 
   def _read(self, subset: _Subset):
     csv_path, _ = subset.files
-    images, labels = mnist_csv.read_mnist_csv(
-        csv_path, None if subset.item_sizes else self._expected_size, sizes=subset.item_sizes)
-    idx.check_labels(labels, str(csv_path), len(self._class_names),
-                     unlabeled=(mnist_csv.UNLABELED,))
+    image_shape = None if subset.item_sizes else self._expected_size
+
+    def check(batches):
+      first_item = 0
+      for _, labels in batches:
+        idx.check_labels(labels, str(csv_path), len(self._class_names),
+                         unlabeled=(mnist_csv.UNLABELED,), first_item=first_item)
+        first_item += len(labels)
+
+    if paths.size_of(csv_path) > idx.HELD_UNCHECKED:
+      # A large file is parsed once keeping nothing, so that a row refused near its end is
+      # refused before the whole file is held in memory.
+      check(mnist_csv.iter_mnist_csv(csv_path, image_shape, sizes=subset.item_sizes))
+    images, labels = mnist_csv.read_mnist_csv(csv_path, image_shape, sizes=subset.item_sizes)
+    check([(images, labels)])
     return images, labels

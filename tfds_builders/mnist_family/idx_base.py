@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 from typing import Any, ClassVar, Dict, Iterator, Optional, Sequence, Tuple
 
 import numpy as np
@@ -11,9 +12,17 @@ import tensorflow_datasets as tfds
 from tfds_builders import builder_base
 from tfds_builders.sources import SourceFile
 from tfds_builders.formats import idx
+from tfds_builders.formats.compression import source_name
 from tfds_builders.formats.png import PngEncoder
 
 _BATCH = 4096
+# No split of the family holds more images than EMNIST byclass train (697,932; QMNIST's nist has
+# 402,953, MNIST's train 60,000). A header claiming more is not one of these datasets' files, and
+# is refused before anything is read: an xz file of a few kilobytes can honestly hold gigabytes.
+MAX_SPLIT_ITEMS = 700_000
+MAX_SPLIT_ITEMS_WHY = (f"no split of the MNIST family has more than {MAX_SPLIT_ITEMS} (EMNIST "
+                       "byclass train, the largest, has 697932): this is not one of its files "
+                       "(a dataset of another size is read with IdxFolder)")
 
 # MNIST's four file names, which Fashion-MNIST and KMNIST reuse so as to be drop-in replacements.
 MNIST_LAYOUT_FILES = {
@@ -104,10 +113,17 @@ class IdxImageClassification(builder_base.SourceFilesMixin, tfds.core.GeneratorB
   def _generate_examples(self, images_path, labels_path):
     with self._open_source(images_path) as images_file, \
         self._open_source(labels_path) as labels_file:
-      images, labels = idx.read_idx_pair(
-          images_file, labels_file, num_classes=self.info.features["label"].num_classes,
-          image_shape=self.IMAGE_SHAPE[:2], first_label=self.FIRST_LABEL)
-    if self._transpose():
-      images = images.transpose(0, 2, 1)
-    for index, png in enumerate(encode_pngs(images)):
-      yield index, {"image": png, "label": int(labels[index]) - self.FIRST_LABEL}
+      index = 0
+      for images, labels in idx.iter_idx_pair(
+          images_file, labels_file, idx.IdxKind("images", (0x08,), self.IMAGE_SHAPE[:2]),
+          idx.MNIST_LABELS, max_items=MAX_SPLIT_ITEMS, max_items_why=MAX_SPLIT_ITEMS_WHY,
+          check_labels=functools.partial(
+              idx.check_labels, source_name=source_name(labels_file),
+              num_classes=self.info.features["label"].num_classes,
+              first_label=self.FIRST_LABEL),
+          batch_items=_BATCH):
+        if self._transpose():
+          images = images.transpose(0, 2, 1)
+        for png, label in zip(encode_pngs(images), labels):
+          yield index, {"image": png, "label": int(label) - self.FIRST_LABEL}
+          index += 1

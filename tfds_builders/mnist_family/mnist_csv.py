@@ -59,7 +59,8 @@ def generate_csv_examples(path, class_names, image_shape=(28, 28)):
   """(row index, example) for each row; label -1 stays -1 (no label)."""
   row = 0
   for images, labels in mnist_csv.iter_mnist_csv(path, image_shape):
-    idx.check_labels(labels, str(path), len(class_names), unlabeled=(mnist_csv.UNLABELED,))
+    idx.check_labels(labels, str(path), len(class_names), unlabeled=(mnist_csv.UNLABELED,),
+                     first_item=row)
     for offset, png in enumerate(encode_pngs(images)):
       yield row + offset, {"image": png, "label": int(labels[offset])}
     row += len(images)

@@ -20,7 +20,8 @@ import tensorflow_datasets as tfds
 from tfds_builders import builder_base
 from tfds_builders.errors import SourceFormatError
 from tfds_builders.formats import idx
-from tfds_builders.mnist_family.idx_base import encode_pngs, split_files_instructions
+from tfds_builders.mnist_family.idx_base import (MAX_SPLIT_ITEMS, MAX_SPLIT_ITEMS_WHY, encode_pngs,
+                                                 split_files_instructions)
 from tfds_builders.sources import SourceFile
 
 
@@ -55,6 +56,8 @@ COLUMNS = {
     "duplicate": 6,
 }
 _BATCH = 4096
+# QMNIST's label table: N rows of 8 int32 (idx2-int), nothing else.
+LABEL_ROWS = idx.IdxKind("label rows", (0x0C,), (8,))
 
 
 class QmnistConfig(tfds.core.BuilderConfig):
@@ -116,36 +119,31 @@ class Qmnist(builder_base.SourceFilesMixin, tfds.core.GeneratorBasedBuilder):
     return generators
 
   def _generate_examples(self, images_path, labels_path, start, end):
-    images_header = idx.read_idx_header(images_path)
-    labels_header = idx.read_idx_header(labels_path)
-    if images_header.item_shape != (28, 28):
-      raise SourceFormatError(images_path, f"images are "
-                              f"{'x'.join(map(str, images_header.item_shape))}, expected 28x28")
-    if labels_header.item_shape != (8,) or labels_header.dtype.kind != "i":
-      raise SourceFormatError(labels_path, f"expected N×8 integer labels (idx2-int), found "
-                              f"shape {labels_header.shape} of {labels_header.dtype.name}")
-    if labels_header.num_items != images_header.num_items:
-      raise SourceFormatError(
-          labels_path, f"has {labels_header.num_items} rows but {images_path} has "
-          f"{images_header.num_items} images; the two files do not belong together")
-    end = images_header.num_items if end is None else end
-    if images_header.num_items < end:
-      raise SourceFormatError(images_path, f"has {images_header.num_items} images; this split "
-                              f"needs rows {start}..{end - 1}")
-    row = 0
-    for images, labels in zip(idx.iter_idx(images_path, _BATCH),
-                              idx.iter_idx(labels_path, _BATCH)):
+    def check_rows(header):
+      if end is not None and header.num_items < end:
+        raise SourceFormatError(images_path, f"has {header.num_items} images; this split needs "
+                                f"rows {start}..{end - 1}")
+      if end is None and header.num_items <= start:
+        raise SourceFormatError(images_path, f"has {header.num_items} images; this split takes "
+                                f"the rows after the first {start}, so it would be empty")
+
+    def check_classes(labels):
       classes = labels[:, 0]
       bad = (classes < 0) | (classes > 9)
       if bad.any():
         i = int(np.argmax(bad))
-        raise SourceFormatError(labels_path, f"row {row + i}: class {int(classes[i])} is "
-                                "outside 0..9")
-      lo, hi = max(start - row, 0), min(end - row, len(images))
-      if lo < hi:
-        for offset, png in enumerate(encode_pngs(images[lo:hi])):
-          i = lo + offset
-          example = {"image": png, "label": int(classes[i])}
-          example.update({name: int(labels[i, column]) for name, column in COLUMNS.items()})
-          yield row + i, example
+        raise SourceFormatError(labels_path, f"row {i}: class {int(classes[i])} is outside 0..9")
+
+    row = 0
+    for images, labels in idx.iter_idx_pair(
+        images_path, labels_path, idx.MNIST_IMAGES, LABEL_ROWS, max_items=MAX_SPLIT_ITEMS,
+        max_items_why=MAX_SPLIT_ITEMS_WHY, check_headers=check_rows, check_labels=check_classes,
+        batch_items=_BATCH):
+      lo = max(start - row, 0)
+      hi = len(images) if end is None else min(end - row, len(images))
+      for offset, png in enumerate(encode_pngs(images[lo:hi]) if lo < hi else ()):
+        i = lo + offset
+        example = {"image": png, "label": int(labels[i, 0])}
+        example.update({name: int(labels[i, column]) for name, column in COLUMNS.items()})
+        yield row + i, example
       row += len(images)
