@@ -155,7 +155,9 @@ def hostile_builds(tmp_path_factory):
       after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
       print(json.dumps({{"cases": out, "grew_mb": (after - before) / 1024}}))
   """)
-  run = subprocess.run([sys.executable, "-c", script,
+  # Started through sh, which forks it: a process exec'd straight from pytest would inherit
+  # pytest's peak as its ru_maxrss (Linux keeps the peak across exec) and hide growth below it.
+  run = subprocess.run(["/bin/sh", "-c", '"$@"; exit $?', "sh", sys.executable, "-c", script,
                         json.dumps({k: str(v) for k, v in cases.items()})],
                        capture_output=True, text=True, timeout=600, cwd=REPO,
                        env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"))
