@@ -114,8 +114,8 @@ def test_one_summary_line_per_split_counts_what_was_clamped_renamed_and_skipped(
   assert lines == [
       (logging.INFO, f"ilsvrc2012: train boxes from {TRAIN_BOXES}: 11 of 21 images have a box "
                      "XML (12 boxes); 1 box past the image edge clamped to it (e.g. "
-                     "n03125729_5.xml); 1 box named by their class's words instead of its WNID "
-                     "(e.g. n02105855_15.xml); 1 XML for images not in the split skipped (e.g. "
+                     "n03125729_5.xml); 1 box named by words instead of a WNID (e.g. "
+                     "n02105855_15.xml); 1 XML for images not in the split skipped (e.g. "
                      "n01735189_7777.xml)"),
       (logging.INFO, f"ilsvrc2012: validation boxes from {VAL_BOXES}: 7 of 7 images have a box "
                      "XML (8 boxes); 1 box past the image edge clamped to it (e.g. "

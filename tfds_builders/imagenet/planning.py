@@ -153,6 +153,8 @@ class BoxTally:
     self.images += 1
     self.with_boxes += has_xml
     self.boxes += len(flags)
+    if not flags.any():  # most images: no box, or nothing done to their boxes
+      return
     for flag, count, example in ((imagenet_boxes.CLAMPED, "clamped", "clamped_example"),
                                  (imagenet_boxes.BY_WORDS, "by_words", "by_words_example")):
       hits = int(np.count_nonzero(flags & flag))
@@ -215,8 +217,8 @@ class BoxPlan:
       parts.append(f"{_count(tally.clamped, 'box', 'boxes')} past the image edge clamped to it "
                    f"(e.g. {tally.clamped_example}.xml)")
     if tally.by_words:
-      parts.append(f"{_count(tally.by_words, 'box', 'boxes')} named by their class's words "
-                   f"instead of its WNID (e.g. {tally.by_words_example}.xml)")
+      parts.append(f"{_count(tally.by_words, 'box', 'boxes')} named by words instead of a WNID "
+                   f"(e.g. {tally.by_words_example}.xml)")
     if tally.skipped:
       parts.append(f"{_count(tally.skipped, 'XML', 'XMLs')} for images not in the split skipped "
                    f"(e.g. {tally.skipped_example}.xml)")
