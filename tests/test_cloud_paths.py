@@ -163,13 +163,13 @@ def test_missing_bucket_folder_is_named(bucket, tmp_path, no_outside_network):
 
 
 def test_a_train_tar_in_the_bucket_is_streamed_in_flat_memory(bucket, tmp_path):
-  """An inner class tar of 60 MB is read member by member from the bucket, never whole."""
+  """An inner class tar of 100 MB is read member by member from the bucket, never whole."""
   import io
   import tarfile
   from etils import epath
   inner = io.BytesIO()
   with tarfile.open(fileobj=inner, mode="w") as tar:
-    for i in range(600):
+    for i in range(1000):
       data = os.urandom(100_000)
       info = tarfile.TarInfo(f"n01440764_{i}.JPEG")
       info.size = len(data)
@@ -184,6 +184,11 @@ def test_a_train_tar_in_the_bucket_is_streamed_in_flat_memory(bucket, tmp_path):
   script = textwrap.dedent(f"""
       import json, resource
       from tfds_builders.formats import imagenet_archive as archive
+      # Warm up on the small sample archive: gcsfs, its event loop and its first buffers are a
+      # fixed cost, paid before the measurement.
+      for unit in archive.train_inner_tars({bucket + "/ilsvrc2012/ILSVRC2012_img_train.tar"!r}):
+        for _ in archive.iter_inner_tar(unit):
+          pass
       before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
       [inner] = archive.train_inner_tars({path!r})
       count = sum(len(data) == 100_000 for _, data in archive.iter_inner_tar(inner))
@@ -195,6 +200,6 @@ def test_a_train_tar_in_the_bucket_is_streamed_in_flat_memory(bucket, tmp_path):
                        capture_output=True, text=True, timeout=300, env=dict(os.environ))
   assert out.returncode == 0, out.stderr[-3000:]
   result = json.loads(out.stdout.strip().splitlines()[-1])
-  assert result["count"] == 600
-  assert result["grew_mb"] < 30, result  # the inner tar is 60 MB
-  print(f"streamed 60 MB from the bucket; peak RSS grew {result['grew_mb']:.0f} MB")
+  assert result["count"] == 1000
+  assert result["grew_mb"] < 40, result  # the inner tar is 100 MB: it is never held whole
+  print(f"streamed 100 MB from the bucket; peak RSS grew {result['grew_mb']:.0f} MB")
