@@ -328,3 +328,20 @@ def test_bundled_samples_differ_from_the_official_files_without_a_warning(tmp_pa
   assert [r.levelname for r in caplog.records if r.name.startswith("tfds_builders")] == ["INFO"]
   assert caplog.messages[-1] == ("mnist_idx: using the bundled sample sources (4 files differ "
                                  "from the official ones, as samples do)")
+
+
+def test_csv_files_whose_subset_cannot_be_a_split_name_are_named_not_skipped(tmp_path, no_network,
+                                                                             caplog):
+  manual = tmp_path / "manual"
+  manual.mkdir()
+  shutil.copy(DUMMY_DATA / "mnist_csv" / "mnist_train.csv", manual / "mnist_train.csv")
+  shutil.copy(DUMMY_DATA / "mnist_csv" / "mnist_test.csv", manual / "mnist_my test.csv")
+  shutil.copy(DUMMY_DATA / "mnist_csv" / "mnist_test.csv", manual / "mnist_t\u00e9st.csv")
+  builder = tfds.builder("mnist_csv", data_dir=tmp_path / "data")
+  with caplog.at_level(logging.WARNING, logger="tfds_builders"):
+    builder.download_and_prepare(download_config=tfds.download.DownloadConfig(manual_dir=manual))
+  assert sorted(builder.info.splits) == ["train"]
+  assert caplog.messages == [
+      f"mnist_csv: not read from {manual}: 'mnist_my test.csv', 'mnist_t\\xe9st.csv' "
+      "(mnist_<subset>.csv files must be named mnist_<subset>.csv, with a subset of letters, "
+      "digits, _ and -)"]

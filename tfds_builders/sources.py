@@ -94,10 +94,13 @@ class SourceGlob:
     layout: how a user would write the pattern, for messages (`mnist_<subset>.csv`).
     defaults: the files downloaded when the manual directory holds none; each file's subset is
       taken from its name by the same pattern.
+    near: files that look meant for the glob (e.g. `mnist_*.csv`) but do not match `pattern`
+      (a subset that cannot be a split name): they are named in a warning, never silently skipped.
   """
   pattern: str
   layout: str
   defaults: Tuple[SourceFile, ...] = ()
+  near: Optional[str] = None
 
   def subset_of(self, name: str) -> Optional[str]:
     match = re.match(self.pattern, name)
@@ -286,6 +289,13 @@ class Resolver:
     """The first manual folder that holds any matching file gives every split of the glob."""
     for folder in self.folders():
       found = matching_files(folder, glob)
+      if glob.near:
+        skipped = sorted(p.name for p in folder.iterdir()
+                         if re.match(glob.near, p.name) and glob.subset_of(p.name) is None)
+        if skipped:
+          log.warning("%s: not read from %s: %s (%s files must be named %s, with a subset of "
+                      "letters, digits, _ and -)", self.builder_name, folder,
+                      ", ".join(ascii(n) for n in skipped), glob.layout, glob.layout)
       if found:
         log.info("%s: %s in %s: %s", self.builder_name, glob.layout, folder, sorted(found))
         return found

@@ -47,6 +47,7 @@ def _official_file(name: str) -> SourceFile:
 
 SPLIT_FILES = SourceGlob(
     pattern=r"^mnist_(?P<subset>[A-Za-z0-9_-]+)\.csv$", layout="mnist_<subset>.csv",
+    near=r"^mnist_.*\.csv$",
     defaults=tuple(_official_file(name) for name in OFFICIAL_ROWS))
 
 
