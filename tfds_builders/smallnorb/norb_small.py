@@ -28,13 +28,20 @@ CATEGORY_NAMES = ["four-legged animals", "human figures", "airplanes", "trucks",
 CAMERA_NAMES = ["left", "right"]
 IMAGE_SHAPE = (96, 96, 1)
 _BATCH = 1024
-# Photographs deflate much better after a Paeth row filter. Measured on NORB-like images, per
-# image: unfiltered level 1, 2.1 KB in ~80 us; Paeth level 3 with Z_FILTERED, 1.77 KB in ~140 us;
-# Paeth level 6, 1.53 KB in ~240 us; TensorFlow's encoder, 1.6 KB. Encoding runs in a worker thread
-# beside TFDS's serialization (~200 us per image on the main thread), so level 3 keeps it off the
-# critical path while level 6 would make it the bottleneck.
-_PNG_LEVEL = 3
-_PNG_FILTER = "paeth"
+# Chosen for reading, which happens every epoch, not for the one-time build: unfiltered rows at
+# zlib level 6. Measured by benchmarks/png_study.py (png_study.md) on 3,000 synthetic smallNORB-like
+# photographs calibrated to the real files (-dat gzip ratio 29%, ~2.4 KB PNGs): CPU µs to decode one
+# image with TFDS's decode_image, median of 7 rounds on a shared 2-core machine, against TensorFlow's
+# own PNGs (what `smallnorb` stores: 122 µs, 2.5 KB): unfiltered level 6, 89 µs at 2.9 KB; Up level
+# 6, 95 µs; Sub 6, 138 µs; Paeth 3 (our earlier choice, for fast writing), 142 µs; stored rows
+# (level 0), 38-42 µs at 9.4 KB. A row filter costs the decoder a pass per row (Paeth and Sub most),
+# and inflating literals costs more than matches, so unfiltered level 4-9 decodes fastest of the
+# compressed encodings. Whole builds read back through TFDS (train split, 6 alternating rounds, CPU
+# µs per example): smallnorb 354, ours unfiltered 6 268 (1.32x), Paeth 3 341, Up 6 312, stored 192
+# (1.85x, but 3.6x the disk: 924 MB against 254). Encoding (272 µs per image under that load) runs in
+# a worker thread beside TFDS's serialization and keeps the prepare well under half the official's.
+_PNG_LEVEL = 6
+_PNG_FILTER = "none"
 
 
 def elevation_degrees(elevation):
