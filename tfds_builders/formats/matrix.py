@@ -73,7 +73,8 @@ def read_items(stream: SourceStream, header: MatrixHeader, format_name: str,
   left = header.num_items
   while left:
     n = min(step, left)
-    data = stream.read_exact(n * item_size, f"{format_name} items")
+    data = stream.read_exact(n * item_size, f"{shape_text((n,) + header.item_shape)} "
+                             f"{header.dtype.name} elements")
     yield to_native(np.frombuffer(data, dtype=header.dtype).reshape((n,) + header.item_shape))
     left -= n
   stream.expect_end(f"{format_name} data")
