@@ -45,12 +45,13 @@ def encode_pngs(images: np.ndarray) -> Iterator[bytes]:
   """
   shape = images.shape[1:] + (1,) * (4 - images.ndim)
   # Unfiltered rows at zlib level 1, chosen for reading (benchmarks/png_study.py, png_study.md):
-  # on synthetic digits and letters calibrated to MNIST's and EMNIST's files, TFDS's decode of one
-  # image took 17-18 µs CPU at every level 1-9 (medians of 15 rounds, noise ±3 µs) against 20-27 µs
-  # for TensorFlow's own PNGs (what the official builders store), and rows filtered by Up, Sub,
-  # Average or Paeth were no faster. Level 1 encodes fastest (23 µs against 32 at level 6) at
-  # 278 bytes a digit (TensorFlow's: 297). Stored rows (level 0) decode in 15 µs but take 880 bytes.
-  # Decoding is ~20% of a read through TFDS (~80 µs an example), so no encoding moves reads much.
+  # TFDS's decode of one image, CPU, medians of 7 rounds on synthetic digits and letters calibrated
+  # to MNIST's and EMNIST's files, took 15-21 µs (digits) and 20-27 µs (letters) at every level 1-9,
+  # in no measurable order, against 26 and 30 µs for TensorFlow's own PNGs (what the official
+  # builders store); rows filtered by Up, Sub, Average or Paeth were no faster. Level 1 encodes
+  # fastest (29 µs a digit against 33 at level 6) at 278 bytes (TensorFlow's: 297). Stored rows
+  # (level 0) decode in 14-17 µs but take 880 bytes. Decoding is a fifth or less of a read through
+  # TFDS (~110 µs an example in benchmarks/RESULTS.md), so no encoding moves MNIST reads much.
   encoder = PngEncoder(*shape, level=1, row_filter="none")
   for start in range(0, len(images), _BATCH):
     yield from encoder.encode_batch(images[start:start + _BATCH])

@@ -28,19 +28,21 @@ CATEGORY_NAMES = ["four-legged animals", "human figures", "airplanes", "trucks",
 CAMERA_NAMES = ["left", "right"]
 IMAGE_SHAPE = (96, 96, 1)
 _BATCH = 1024
-# Chosen for reading, which happens every epoch, not for the one-time build: unfiltered rows at
-# zlib level 6. Measured by benchmarks/png_study.py (png_study.md) on 3,000 synthetic smallNORB-like
-# photographs calibrated to the real files (-dat gzip ratio 29%, ~2.4 KB PNGs): CPU µs to decode one
-# image with TFDS's decode_image, median of 7 rounds on a shared 2-core machine, against TensorFlow's
-# own PNGs (what `smallnorb` stores: 122 µs, 2.5 KB): unfiltered level 6, 89 µs at 2.9 KB; Up level
-# 6, 95 µs; Sub 6, 138 µs; Paeth 3 (our earlier choice, for fast writing), 142 µs; stored rows
-# (level 0), 38-42 µs at 9.4 KB. A row filter costs the decoder a pass per row (Paeth and Sub most),
-# and inflating literals costs more than matches, so unfiltered level 4-9 decodes fastest of the
-# compressed encodings. Whole builds read back through TFDS (train split, 6 alternating rounds, CPU
-# µs per example): smallnorb 354, ours unfiltered 6 268 (1.32x), Paeth 3 341, Up 6 312, stored 192
-# (1.85x, but 3.6x the disk: 924 MB against 254). Encoding (272 µs per image under that load) runs in
-# a worker thread beside TFDS's serialization and keeps the prepare well under half the official's.
-_PNG_LEVEL = 6
+# Chosen for reading, which happens every epoch, not for the one-time build: rows stored as they
+# are (zlib level 0, no filter), so decoding is a copy. Measured by benchmarks/png_study.py
+# (png_study.md) on 3,000 synthetic smallNORB-like photographs calibrated to the real files (-dat
+# gzip ratio 29%, ~2.4 KB PNGs): CPU µs to decode one image with TFDS's decode_image, median of 7
+# rounds on a shared 2-core machine, against TensorFlow's own PNGs (what `smallnorb` stores: 122
+# µs, 2.5 KB): stored, 38-42 µs at 9.4 KB; unfiltered level 6, 89 µs at 2.9 KB (the fastest
+# compressed one: inflating literals and undoing a row filter is most of a decode); Up 6, 95 µs;
+# Paeth 3 (our earlier choice, for fast writing), 142 µs. Whole builds read back through TFDS,
+# train split, CPU µs per example (benchmarks/RESULTS.md, five alternating rounds): smallnorb 359,
+# ours stored 166 (2.17x); with unfiltered level 6, 372 against 309 (1.21x, short of the 1.25x
+# goal). The price is disk: 924 MB against the official 254 MB (stored rows do not depend on the
+# pixels, so the same for the real files, against ~340 MB). TFDS caches neither in memory (both
+# are over its 250 MiB limit), so every epoch decodes again. The build is the fastest too (no
+# deflate): 0.18x the official's time.
+_PNG_LEVEL = 0
 _PNG_FILTER = "none"
 
 
