@@ -6,17 +6,16 @@ import gzip
 import io
 import json
 import os
-import pathlib
 import shutil
 import subprocess
 import sys
 import tarfile
-import tempfile
 import textwrap
 
 import pytest
 
 from conftest import DUMMY_DATA, REPO
+from faults._children import reachable_folder, run_fresh
 from tfds_builders.errors import SourceFormatError
 from tfds_builders.formats import imagenet_archive as archive
 from tfds_builders.formats.imagenet_archive import Member
@@ -155,14 +154,7 @@ def hostile_builds(tmp_path_factory):
       after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
       print(json.dumps({{"cases": out, "grew_mb": (after - before) / 1024}}))
   """)
-  # Started through sh, which forks it: a process exec'd straight from pytest would inherit
-  # pytest's peak as its ru_maxrss (Linux keeps the peak across exec) and hide growth below it.
-  run = subprocess.run(["/bin/sh", "-c", '"$@"; exit $?', "sh", sys.executable, "-c", script,
-                        json.dumps({k: str(v) for k, v in cases.items()})],
-                       capture_output=True, text=True, timeout=600, cwd=REPO,
-                       env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"))
-  assert run.returncode == 0, run.stderr[-3000:]
-  result = json.loads(run.stdout.strip().splitlines()[-1])
+  result = run_fresh(script, json.dumps({k: str(v) for k, v in cases.items()}))
   result["giant_member"] = giant_member
   print(f"hostile ImageNet builds: peak RSS grew {result['grew_mb']:.0f} MB over 4 builds")
   return result
@@ -287,14 +279,10 @@ def test_the_same_image_twice_in_the_train_tar_names_the_places(tmp_path):
 @pytest.fixture
 def unreadable_archive():
   """A copy of the val tar with mode 000, in a folder every user can reach."""
-  folder = pathlib.Path(tempfile.mkdtemp(prefix="tfds_builders_perm_"))
-  try:
-    os.chmod(folder, 0o755)
+  with reachable_folder() as folder:
     shutil.copy(SOURCES / "ILSVRC2012_img_val.tar", folder / "ILSVRC2012_img_val.tar")
     os.chmod(folder / "ILSVRC2012_img_val.tar", 0o000)
     yield folder / "ILSVRC2012_img_val.tar"
-  finally:
-    shutil.rmtree(folder)
 
 
 def test_a_source_the_process_may_not_read_is_named(unreadable_archive):

@@ -13,12 +13,10 @@ import gzip
 import json
 import lzma
 import os
-import pathlib
 import shutil
 import struct
 import subprocess
 import sys
-import tempfile
 import textwrap
 import zipfile
 import zlib
@@ -29,6 +27,7 @@ import tensorflow_datasets as tfds
 
 import tfds_builders  # noqa: F401  (registers the builders)
 from conftest import DUMMY_DATA, REPO
+from faults._children import reachable_folder, run_fresh
 from faults.test_catalogue import refused
 from tfds_builders.errors import ManualDirError, SourceFormatError
 from tfds_builders.formats import dataset_meta
@@ -225,19 +224,9 @@ print(json.dumps({{"error": error, "grew_mb": peak - before}}))
 
 
 def in_child(setup: str):
-  """Runs `setup` (which defines run()) in a fresh process: (its error text, how far its peak RSS
-  rose above what it held just before run()).
-
-  The child is started through sh, which forks it: a process exec'd straight from this one
-  would inherit pytest's own peak as its ru_maxrss (Linux keeps the peak across exec), and a
-  growth below that peak would not show.
-  """
-  script = CHILD.format(setup=textwrap.dedent(setup))
-  out = subprocess.run(["/bin/sh", "-c", '"$@"; exit $?', "sh", sys.executable, "-c", script],
-                       capture_output=True, text=True, timeout=600, cwd=REPO,
-                       env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"))
-  assert out.returncode == 0, out.stderr[-3000:]
-  result = json.loads(out.stdout.strip().splitlines()[-1])
+  """Runs `setup` (which defines run()) in a fresh process (see run_fresh): its error text, and how
+  far its peak RSS rose above what it held just before run()."""
+  result = run_fresh(CHILD.format(setup=textwrap.dedent(setup)))
   print(f"peak RSS rose {result['grew_mb']:.0f} MB above the RSS before the run")  # shown by -rA
   return result["error"], result["grew_mb"]
 
@@ -523,15 +512,8 @@ def test_a_class_list_larger_than_any_is_refused_before_it_is_read(tmp_path):
 
 @pytest.fixture
 def reachable_dir():
-  """A folder every user can reach (pytest's own tmp folders are private to their owner)."""
-  folder = pathlib.Path(tempfile.mkdtemp(prefix="tfds_builders_perm_"))
-  try:
-    os.chmod(folder, 0o755)
+  with reachable_folder() as folder:
     yield folder
-  finally:
-    for path in folder.rglob("*"):
-      os.chmod(path, 0o755 if path.is_dir() else 0o644)
-    shutil.rmtree(folder)
 
 
 def test_sources_the_process_may_not_read_are_named(reachable_dir):

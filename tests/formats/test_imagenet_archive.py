@@ -115,3 +115,42 @@ def test_validation_index():
   assert archive.validation_index("ILSVRC2012_val_00001108.JPEG", "v") == 1108
   with pytest.raises(SourceFormatError, match="is not named ILSVRC2012_val_<8 digits>.JPEG"):
     archive.validation_index("val_1.JPEG", "v")
+
+
+def test_walks_do_not_keep_a_header_per_member(tmp_path):
+  # 20,000 empty members: tarfile would keep ~20,000 TarInfo objects (~10 MB) if they were not
+  # dropped as the walk passes them; the val tar has 50,000, the train box archive 545k.
+  count = 20_000
+  data = tar_bytes([(f"val/ILSVRC2012_val_{i:08d}.JPEG", b"") for i in range(1, count + 1)])
+  path = tmp_path / "many.tar"
+  path.write_bytes(data)
+  tracemalloc.start()
+  try:
+    seen = sum(1 for _ in archive.walk_tar_stream(io.BytesIO(data), "many.tar",
+                                                  max_bytes=archive.check_image_size))
+    _, streamed_peak = tracemalloc.get_traced_memory()
+    tracemalloc.reset_peak()
+    before, _ = tracemalloc.get_traced_memory()
+    members = archive.list_members(path)
+    _, listed_peak = tracemalloc.get_traced_memory()
+  finally:
+    tracemalloc.stop()
+  assert seen == len(members) == count
+  assert streamed_peak < 1 << 20, f"streaming held {streamed_peak} bytes"
+  # What list_members keeps is its own Member list (~220 bytes each); no TarInfo (~500) beside it.
+  assert listed_peak - before < 300 * count, f"listing held {listed_peak - before} bytes"
+
+
+def test_a_walk_passes_over_unwanted_members_unread():
+  data = tar_bytes([("a/readme.txt", b"x" * 5000), ("a/b.xml", b"<a/>")])
+
+  def too_large(size, where):
+    raise AssertionError(f"{where} ({size} bytes) should not have been sized")
+
+  got = [(info.name, body) for info, body in archive.walk_tar_stream(
+      io.BytesIO(data), "boxes.tar", max_bytes=lambda size, where: None,
+      wanted=lambda name: name.endswith(".xml"))]
+  assert got == [("a/readme.txt", None), ("a/b.xml", b"<a/>")]
+  with pytest.raises(AssertionError, match=r"boxes.tar:a/b.xml \(4 bytes\)"):
+    list(archive.walk_tar_stream(io.BytesIO(data), "boxes.tar", max_bytes=too_large,
+                                 wanted=lambda name: name.endswith(".xml")))

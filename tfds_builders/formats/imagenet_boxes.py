@@ -34,15 +34,13 @@ import gzip
 import math
 import posixpath
 import re
-import tarfile
 import xml.etree.ElementTree as ElementTree
-import zlib
 from typing import Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
 
 import numpy as np
 
 from tfds_builders.errors import SourceFormatError
-from tfds_builders.formats import paths
+from tfds_builders.formats import imagenet_archive, paths
 
 # A box XML is ~1 KB (one <object> is ~250 bytes); a member claiming more is not a box XML, and is
 # refused before it is read.
@@ -50,7 +48,7 @@ MAX_XML_BYTES = 1 << 20
 # Stems are image names (`n01440764_10040`, `ILSVRC2012_val_00000001`); a bound keeps the
 # fixed-width stem array small whatever an archive holds.
 MAX_STEM_BYTES = 64
-WNID_RE = re.compile(r"^n\d{8}$")
+WNID_RE = imagenet_archive.WNID_RE
 _STEM_WNID_RE = re.compile(r"^(n\d{8})_")
 # Per-box flags: what was done to a box on the way in, for the builder's summary line.
 CLAMPED = 1
@@ -242,58 +240,25 @@ def _parse(data: bytes, where: str, stem: str,
 # ---------------------------------------------------------------- walking the sources
 
 
-def _check_member(archive: str, info: tarfile.TarInfo) -> None:
-  parts = info.name.replace("\\", "/").split("/")
-  if info.name.startswith(("/", "\\")) or ".." in parts or re.match(r"^[A-Za-z]:", info.name):
-    raise SourceFormatError(
-        archive, f"member {info.name!r} has an absolute path or '..' in it; refusing to read this "
-        "archive (it is not an ImageNet box archive as distributed)")
-  if info.issparse() or not (info.isfile() or info.isdir()):
-    raise SourceFormatError(archive, f"member {info.name!r} is a link, sparse or special file, "
-                            "not a box XML")
+def _check_xml_size(size: int, where: str) -> None:
+  if size > MAX_XML_BYTES:
+    raise SourceFormatError(where, f"is {size} bytes; a box XML is a few KB (at most "
+                            f"{MAX_XML_BYTES} accepted)")
 
 
 def _archive_files(archive: str) -> Iterator[Tuple[str, str, Optional[bytes]]]:
   """(path, where, bytes or None for a file that is not .xml) of every file of a tar or tar.gz,
   streamed front to back (a bucket object is read once, never sought in)."""
-  last = None
   with paths.open_binary(archive) as raw:
     # gzip (the archives as distributed) or a tar already un-gzipped, told by the bytes. GzipFile
     # buffers well; tarfile's own "r|gz" re-copies its buffer on every 512-byte read (2x slower).
     gzipped = raw.read(2) == b"\x1f\x8b"
     raw.seek(0)
     f = gzip.GzipFile(fileobj=raw, mode="rb") if gzipped else raw
-    try:
-      tar = tarfile.open(fileobj=f, mode="r|")
-    except (tarfile.TarError, EOFError, OSError, zlib.error) as e:
-      raise SourceFormatError(archive, f"is not a readable tar or tar.gz archive ({e})") from None
-    with tar:
-      while True:
-        try:
-          info = tar.next()
-          if info is None:
-            break
-          # tarfile keeps every header it has read (~500 bytes each, 270 MB for the train
-          # archive's 545k members); streaming never goes back to them.
-          tar.members.clear()
-          _check_member(archive, info)
-          if info.isdir():
-            continue
-          last = info.name
-          where = f"{archive}:{info.name}"
-          if not info.name.endswith(".xml"):
-            yield info.name, where, None
-            continue
-          if info.size > MAX_XML_BYTES:
-            raise SourceFormatError(where, f"is {info.size} bytes; a box XML is a few KB (at most "
-                                    f"{MAX_XML_BYTES} accepted)")
-          data = tar.extractfile(info).read()
-        except (tarfile.TarError, EOFError, OSError, zlib.error) as e:
-          at = f"after member {last}" if last else "at its first member"
-          raise SourceFormatError(archive, f"truncated or damaged {at} ({e})") from None
-        if len(data) != info.size:
-          raise SourceFormatError(where, f"truncated: {len(data)} of its {info.size} bytes")
-        yield info.name, where, data
+    for info, data in imagenet_archive.walk_tar_stream(
+        f, archive, max_bytes=_check_xml_size, wanted=lambda name: name.endswith(".xml"),
+        holds="a box XML", kind="tar or tar.gz archive"):
+      yield info.name, f"{archive}:{info.name}", data
 
 
 def _folder_files(root) -> Iterator[Tuple[str, str, Optional[bytes]]]:
@@ -310,10 +275,7 @@ def _folder_files(root) -> Iterator[Tuple[str, str, Optional[bytes]]]:
       if not entry.name.endswith(".xml"):
         yield where, where, None
         continue
-      size = paths.size_of(entry)
-      if size > MAX_XML_BYTES:
-        raise SourceFormatError(where, f"is {size} bytes; a box XML is a few KB (at most "
-                                f"{MAX_XML_BYTES} accepted)")
+      _check_xml_size(paths.size_of(entry), where)
       with paths.open_binary(entry) as f:
         yield where, where, f.read(MAX_XML_BYTES + 1)
 

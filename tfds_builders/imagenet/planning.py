@@ -213,18 +213,15 @@ class BoxPlan:
     tally = tally.merge(BoxTally(skipped=self.skipped, skipped_example=self.skipped_example))
     parts = [f"{tally.with_boxes} of {tally.images} images have a box XML "
              f"({_count(tally.boxes, 'box', 'boxes')})"]
-    if tally.clamped:
-      parts.append(f"{_count(tally.clamped, 'box', 'boxes')} past the image edge clamped to it "
-                   f"(e.g. {tally.clamped_example}.xml)")
-    if tally.by_words:
-      parts.append(f"{_count(tally.by_words, 'box', 'boxes')} named by words instead of a WNID "
-                   f"(e.g. {tally.by_words_example}.xml)")
-    if tally.skipped:
-      parts.append(f"{_count(tally.skipped, 'XML', 'XMLs')} for images not in the split skipped "
-                   f"(e.g. {tally.skipped_example}.xml)")
-    if self.not_xml:
-      parts.append(f"{_count(self.not_xml, 'file', 'files')} not .xml not read (e.g. "
-                   f"{self.not_xml_example})")
+    noted = [(tally.clamped, "box", "boxes", "past the image edge clamped to it",
+              f"{tally.clamped_example}.xml"),
+             (tally.by_words, "box", "boxes", "named by words instead of a WNID",
+              f"{tally.by_words_example}.xml"),
+             (tally.skipped, "XML", "XMLs", "for images not in the split skipped",
+              f"{tally.skipped_example}.xml"),
+             (self.not_xml, "file", "files", "not .xml not read", self.not_xml_example)]
+    parts += [f"{_count(n, one, many)} {what} (e.g. {example})"
+              for n, one, many, what, example in noted if n]
     # Every validation image has a box XML in the real archives: one without is a mismatch of the
     # two archives worth a warning. Clamped, renamed and skipped boxes are what the real files
     # hold (counted, and visible in `tfds build`'s log).
