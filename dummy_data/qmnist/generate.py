@@ -5,7 +5,8 @@ files (16 rows).
 The test file has more than 10,000 rows so that the test10k/test50k boundary is the real one; its
 images cycle through ten glyphs, which gzip shrinks to a few KB. Label columns: class, HSF series
 (0, 1 or 4), writer id, digit index for the writer, NIST class code (30 + class: QMNIST's README
-gives 30-39), global NIST index (unique), duplicate flag (every 7th row), unused (0).
+gives 30-39), global NIST index (unique), duplicate (as QMNIST's README says: 0, except for three xnist digits that repeat an
+earlier one, where it holds that digit's global index; the qmnist-* files have none), unused (0).
 """
 
 import lzma
@@ -20,6 +21,8 @@ from tfds_builders.formats.idx import idx_bytes  # noqa: E402
 HERE = pathlib.Path(__file__).resolve().parent
 ROWS = {"qmnist-train": 24, "qmnist-test": 10_010, "xnist": 16}
 FIRST_NIST_INDEX = {"qmnist-train": 0, "qmnist-test": 100_000, "xnist": 200_000}
+# xnist row -> the earlier row it duplicates (same class and pixels).
+XNIST_DUPLICATES = {10: 0, 12: 2, 15: 5}
 
 
 def labels_for(prefix: str, count: int) -> np.ndarray:
@@ -32,7 +35,10 @@ def labels_for(prefix: str, count: int) -> np.ndarray:
   labels[:, 3] = rows % 20
   labels[:, 4] = 30 + classes
   labels[:, 5] = FIRST_NIST_INDEX[prefix] + rows
-  labels[:, 6] = (rows % 7 == 6).astype(np.int32)
+  if prefix == "xnist":
+    for row, original in XNIST_DUPLICATES.items():
+      labels[row, [0, 4]] = labels[original, [0, 4]]
+      labels[row, 6] = labels[original, 5]
   return labels
 
 
@@ -43,6 +49,9 @@ def main():
     labels = labels_for(prefix, count)
     if count <= 100:
       images = np.stack([glyph(str(c), rng=rng) for c in labels[:, 0]])
+      if prefix == "xnist":
+        for row, original in XNIST_DUPLICATES.items():
+          images[row] = images[original]
     else:
       images = glyphs[labels[:, 0]]
     if prefix == "xnist":

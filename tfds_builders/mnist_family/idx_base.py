@@ -50,8 +50,9 @@ def encode_pngs(images: np.ndarray) -> Iterator[bytes]:
   # in no measurable order, against 26 and 30 µs for TensorFlow's own PNGs (what the official
   # builders store); rows filtered by Up, Sub, Average or Paeth were no faster. Level 1 encodes
   # fastest (29 µs a digit against 33 at level 6) at 278 bytes (TensorFlow's: 297). Stored rows
-  # (level 0) decode in 14-17 µs but take 880 bytes. Decoding is a fifth or less of a read through
-  # TFDS (~110 µs an example in benchmarks/RESULTS.md), so no encoding moves MNIST reads much.
+  # (level 0) decode in 14-17 µs but take 880 bytes. Decoding is about a quarter of a read through
+  # TFDS (~27 of ~100 µs an example in benchmarks/RESULTS.md, the same for the official PNGs), so
+  # no encoding moves MNIST reads much.
   encoder = PngEncoder(*shape, level=1, row_filter="none")
   for start in range(0, len(images), _BATCH):
     yield from encoder.encode_batch(images[start:start + _BATCH])

@@ -2,8 +2,10 @@
 
 Each labels file is IDX `idx2-int` (N×8 int32), read by the same IDX reader as every other file
 of the family. The eight columns: class 0–9, NIST HSF series, writer id, digit index for that
-writer, NIST class code, global NIST index, duplicate flag, and a last column the authors leave
-unused (always 0), which is not stored.
+writer, NIST class code, global NIST index, duplicate, and a last column the authors leave unused
+(always 0), which is not stored. `duplicate` is 0 except for the three NIST digits QMNIST found
+twice in SD19: there it is the global NIST index of the digit this one repeats. QMNIST removed
+duplicates from its train and test files, so only the `nist` split has any.
 
 Configs: `default` (train, test, test10k, test50k; about 20 MB of downloads) and `nist` (the one
 split `nist`, 402,953 digits from the large `.xz` files), so that nobody downloads the NIST files
@@ -92,7 +94,8 @@ class Qmnist(builder_base.SourceFilesMixin, tfds.core.GeneratorBasedBuilder):
             "extended label columns: hsf_series (NIST HSF series 0, 1 or 4), writer_id, "
             "writer_digit_index (index of the digit among its writer's), nist_class_code (NIST "
             "SD19's class code: 30-39 for the digits 0-9), nist_index (global NIST index) and "
-            "duplicate (the duplicate flag). test10k is MNIST's test set, test50k the 50,000 lost "
+            "duplicate (0, or for the three NIST digits that repeat another, that digit's nist_index; "
+            "only in the nist split). test10k is MNIST's test set, test50k the 50,000 lost "
             "test digits."),
         features=tfds.features.FeaturesDict(features),
         supervised_keys=("image", "label"),

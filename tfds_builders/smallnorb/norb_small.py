@@ -36,12 +36,12 @@ _BATCH = 1024
 # µs, 2.5 KB): stored, 38-42 µs at 9.4 KB; unfiltered level 6, 89 µs at 2.9 KB (the fastest
 # compressed one: inflating literals and undoing a row filter is most of a decode); Up 6, 95 µs;
 # Paeth 3 (our earlier choice, for fast writing), 142 µs. Whole builds read back through TFDS,
-# train split, CPU µs per example (benchmarks/RESULTS.md, five alternating rounds): smallnorb 359,
-# ours stored 166 (2.17x); with unfiltered level 6, 372 against 309 (1.21x, short of the 1.25x
-# goal). The price is disk: 924 MB against the official 254 MB (stored rows do not depend on the
+# train split, CPU µs per example (benchmarks/RESULTS.md, five alternating rounds, machine otherwise
+# idle): smallnorb 391, ours stored 188 (2.08x); with unfiltered level 6 (an earlier run), 372
+# against 309 (1.21x, short of the 1.25x goal). The price is disk: 924 MB against the official 254 MB (stored rows do not depend on the
 # pixels, so the same for the real files, against ~340 MB). TFDS caches neither in memory (both
 # are over its 250 MiB limit), so every epoch decodes again. The build is the fastest too (no
-# deflate): 0.18x the official's time.
+# deflate): 0.19x the official's time.
 _PNG_LEVEL = 0
 _PNG_FILTER = "none"
 
