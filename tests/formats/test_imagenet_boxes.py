@@ -18,7 +18,7 @@ from PIL import Image
 from conftest import DUMMY_DATA
 from tfds_builders.errors import SourceFormatError
 from tfds_builders.formats import imagenet_boxes as boxes
-from tfds_builders.formats.imagenet_boxes import BY_WORDS, CLAMPED
+from tfds_builders.formats.imagenet_boxes import BY_WORDS, CLAMPED, SWAPPED
 from tfds_builders.imagenet import classes
 
 SOURCES = DUMMY_DATA / "ilsvrc2012"
@@ -165,8 +165,8 @@ def refused(tmp_path, text, member="n01440764/n01440764_1.xml"):
     (lambda t: re.sub(r"<ymax>.*</ymax>", "", t), "object 1 <bndbox> has no <ymax>"),
     (lambda t: t.replace("<xmin>10", "<xmin>ten"),
      "object 1 <bndbox><xmin> is 'ten', not a number"),
-    (lambda t: t.replace("<xmax>300", "<xmax>9"), "object 1: xmax 9 is less than xmin 10"),
-    (lambda t: t.replace("<ymax>200", "<ymax>19.5"), "object 1: ymax 19.5 is less than ymin 20"),
+    (lambda t: '<?xml version="1.0" encoding="foo"?>\n' + t,
+     "declares an encoding that cannot be read (unknown encoding: foo); box XMLs are ASCII"),
     (lambda t: t.replace("<name>n01440764", "<name>n00000001"),
      "object 1: <name> n00000001 is not one of the 1000 ILSVRC2012 WNIDs"),
     (lambda t: t.replace("<name>n01440764", "<name>goldfish"),
@@ -182,8 +182,8 @@ def test_bad_xml_is_refused_naming_the_member(tmp_path, change, problem):
 
 def test_the_second_object_is_named_by_its_number(tmp_path):
   two = GOOD.replace("</annotation>", re.search(r"\t<object>.*</object>\n", GOOD, re.S).group(0)
-                     .replace("<xmax>300", "<xmax>5") + "</annotation>")
-  assert refused(tmp_path, two) == "object 2: xmax 5 is less than xmin 10"
+                     .replace("<xmax>300", "<xmax>five") + "</annotation>")
+  assert refused(tmp_path, two) == "object 2 <bndbox><xmax> is 'five', not a number"
 
 
 def test_an_oversized_member_is_refused_before_it_is_read(tmp_path):
@@ -322,3 +322,144 @@ def test_damaged_xml_raises_only_our_error_or_reads_a_valid_box(tmp_path_factory
     yxyx = reading.index.yxyx
     assert ((0 <= yxyx) & (yxyx <= 1)).all()
     assert (yxyx[:, 2] >= yxyx[:, 0]).all() and (yxyx[:, 3] >= yxyx[:, 1]).all()
+
+
+# Written by hand as the real archives are (tabs, VOC fields, `<filename>%s</filename>` in some,
+# files under <wnid>/ with folder entries, gzip'd), holding the quirks the inception pipeline's
+# process_bounding_boxes.py names: a box past the image edge (its example, n03127925_147), a box
+# with a maximum below its minimum, a box entirely outside the image, and a breed's words where the
+# WNID belongs.
+REAL_LAYOUT = {
+    "n03127925/n03127925_147.xml": """<annotation>
+	<folder>n03127925</folder>
+	<filename>%s</filename>
+	<source>
+		<database>ILSVRC_2012</database>
+	</source>
+	<size>
+		<width>500</width>
+		<height>400</height>
+		<depth>3</depth>
+	</size>
+	<segmented>0</segmented>
+	<object>
+		<name>n03127925</name>
+		<pose>Unspecified</pose>
+		<truncated>0</truncated>
+		<difficult>0</difficult>
+		<bndbox>
+			<xmin>100</xmin>
+			<ymin>50</ymin>
+			<xmax>520</xmax>
+			<ymax>400</ymax>
+		</bndbox>
+	</object>
+	<object>
+		<name>n03127925</name>
+		<pose>Unspecified</pose>
+		<truncated>0</truncated>
+		<difficult>0</difficult>
+		<bndbox>
+			<xmin>300</xmin>
+			<ymin>200</ymin>
+			<xmax>250</xmax>
+			<ymax>100</ymax>
+		</bndbox>
+	</object>
+</annotation>
+""",
+    "n02092002/n02092002_2106.xml": """<annotation>
+	<folder>n02092002</folder>
+	<filename>n02092002_2106</filename>
+	<source>
+		<database>ILSVRC_2012</database>
+	</source>
+	<size>
+		<width>250</width>
+		<height>200</height>
+		<depth>3</depth>
+	</size>
+	<segmented>0</segmented>
+	<object>
+		<name>Scottish_deerhound</name>
+		<pose>Unspecified</pose>
+		<truncated>0</truncated>
+		<difficult>0</difficult>
+		<bndbox>
+			<xmin>25</xmin>
+			<ymin>20</ymin>
+			<xmax>225</xmax>
+			<ymax>180</ymax>
+		</bndbox>
+	</object>
+	<object>
+		<name>n02092002</name>
+		<pose>Unspecified</pose>
+		<truncated>0</truncated>
+		<difficult>0</difficult>
+		<bndbox>
+			<xmin>260</xmin>
+			<ymin>10</ymin>
+			<xmax>300</xmax>
+			<ymax>50</ymax>
+		</bndbox>
+	</object>
+</annotation>
+""",
+}
+
+
+def test_xmls_laid_out_as_the_real_archive_with_its_known_quirks(tmp_path):
+  out = io.BytesIO()
+  with tarfile.open(fileobj=out, mode="w", format=tarfile.GNU_FORMAT) as tar:
+    for folder in ("n02092002", "n03127925"):
+      info = tarfile.TarInfo(folder)
+      info.type, info.mode = tarfile.DIRTYPE, 0o755
+      tar.addfile(info)
+    for name, text in sorted(REAL_LAYOUT.items()):
+      info = tarfile.TarInfo(name)
+      info.size = len(text.encode())
+      tar.addfile(info, io.BytesIO(text.encode()))
+  path = tmp_path / "ILSVRC2012_bbox_train_v2.tar.gz"
+  path.write_bytes(gzip.compress(out.getvalue()))
+  index = boxes.read_boxes(path, WNIDS, WORDS).index
+  at = index.positions()
+  assert sorted(at) == ["n02092002_2106", "n03127925_147"]
+  # Past the right edge: clamped; min > max on both axes: put in order.
+  yxyx, labels, flags = index.boxes_at(at["n03127925_147"])
+  assert yxyx.tolist() == np.float32([[50 / 400, 100 / 500, 400 / 400, 1.0],
+                                      [100 / 400, 250 / 500, 200 / 400, 300 / 500]]).tolist()
+  assert labels.tolist() == [WNIDS.index("n03127925")] * 2
+  assert flags.tolist() == [CLAMPED, SWAPPED]
+  # The breed's words, then a box entirely right of the image: clamped to its edge (zero width).
+  yxyx, labels, flags = index.boxes_at(at["n02092002_2106"])
+  assert yxyx.tolist() == np.float32([[20 / 200, 25 / 250, 180 / 200, 225 / 250],
+                                      [10 / 200, 1.0, 50 / 200, 1.0]]).tolist()
+  assert labels.tolist() == [WNIDS.index("n02092002")] * 2
+  assert flags.tolist() == [BY_WORDS, CLAMPED]
+
+
+def test_a_box_source_without_any_xml_is_refused(tmp_path):
+  path = box_archive(tmp_path, [("n01440764.tar", b"\0" * 1024), ("README", b"boxes")])
+  with pytest.raises(SourceFormatError) as e:
+    boxes.read_boxes(path, WNIDS, WORDS)
+  assert str(e.value) == (f"{path}: holds no box XML (2 other files, e.g. n01440764.tar); "
+                          "ImageNet's box archives hold one <image stem>.xml per annotated image")
+
+
+def test_an_extracted_folder_with_a_broken_link_or_a_pipe_named_xml(tmp_path):
+  import os
+  folder = tmp_path / "boxes" / "n01440764"
+  folder.mkdir(parents=True)
+  (folder / "n01440764_1.xml").write_text(GOOD)
+  (folder / "n01440764_2.xml").symlink_to(tmp_path / "nowhere.xml")
+  with pytest.raises(SourceFormatError) as e:
+    boxes.read_boxes(tmp_path / "boxes", WNIDS, WORDS)
+  assert str(e.value) == (f"{folder / 'n01440764_2.xml'}: is not a regular file (a broken link, "
+                          "a pipe or a device); a box XML is a file")
+  (folder / "n01440764_2.xml").unlink()
+  os.mkfifo(folder / "n01440764_2.xml")  # read, it would block for ever
+  with pytest.raises(SourceFormatError) as e:
+    boxes.read_boxes(tmp_path / "boxes", WNIDS, WORDS)
+  assert str(e.value) == (f"{folder / 'n01440764_2.xml'}: is not a regular file (a broken link, "
+                          "a pipe or a device); a box XML is a file")

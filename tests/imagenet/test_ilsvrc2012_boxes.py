@@ -186,6 +186,13 @@ def test_default_does_not_read_the_box_archives(tmp_path):
                           "tar.gz archive (invalid header)")
 
 
+SWAPPED_SUMMARY = (
+    "ilsvrc2012: validation boxes from {archive}: 7 of 7 images have a box XML (8 boxes); 1 box "
+    "past the image edge clamped to it (e.g. ILSVRC2012_val_00000002.xml); 1 box with a maximum "
+    "below its minimum put in order (e.g. ILSVRC2012_val_00000003.xml); 1 XML for images not in "
+    "the split skipped (e.g. ILSVRC2012_val_00000007.xml)")
+
+
 def val_boxes_with(manual, change):
   """A copy of the sample val box archive in `manual`, each XML passed through change(path,
   text) (None leaves the XML out)."""
@@ -201,12 +208,27 @@ def val_boxes_with(manual, change):
 
 def test_bad_xml_stops_the_build_naming_the_member(tmp_path):
   manual = manual_dir_with(tmp_path, "ILSVRC2012_img_val.tar")
-  val_boxes_with(manual, lambda path, text: text.replace("<xmax>10<", "<xmax>0<")
+  val_boxes_with(manual, lambda path, text: text.replace("<xmax>10<", "<xmax>ten<")
                  if path.endswith("_00000003.xml") else text)
   with pytest.raises(SourceFormatError) as e:
     build(manual, tmp_path / "data", "localization")
   assert str(e.value) == (f"{manual / 'ILSVRC2012_bbox_val_v3.tgz'}:val/"
-                          "ILSVRC2012_val_00000003.xml: object 1: xmax 0 is less than xmin 1")
+                          "ILSVRC2012_val_00000003.xml: object 1 <bndbox><xmax> is 'ten', not a "
+                          "number")
+  assert list((tmp_path / "data").rglob("dataset_info.json")) == []  # nothing tfds.load accepts
+
+
+def test_a_maximum_below_its_minimum_is_put_in_order_and_counted(tmp_path):
+  # Real train XMLs hold some (the inception pipeline's process_bounding_boxes.py orders them).
+  manual = manual_dir_with(tmp_path, "ILSVRC2012_img_val.tar")
+  val_boxes_with(manual, lambda path, text: text.replace("<xmax>10<", "<xmax>0<")
+                 if path.endswith("_00000003.xml") else text)
+  builder, lines = build_logging(manual, tmp_path / "data")
+  assert lines == [(logging.INFO, SWAPPED_SUMMARY.format(archive=manual /
+                                                         "ILSVRC2012_bbox_val_v3.tgz"))]
+  examples = read(builder, "validation")
+  assert examples["ILSVRC2012_val_00000003.JPEG"][2].tolist() == [
+      np.float32([2 / 36, 0 / 48, 12 / 36, 1 / 48]).tolist()]
 
 
 def test_a_validation_image_without_an_xml_is_a_warning(tmp_path):

@@ -286,7 +286,7 @@ _NOT_IMAGE = "files that are not .JPEG images"
 _TOO_DEEP = "folders nested deeper than <wnid>/<folder>/"
 
 
-def _entries(folder) -> List[paths.epath.Path]:
+def sorted_entries(folder) -> List[paths.epath.Path]:
   entries = sorted(paths.as_path(folder).iterdir())
   for entry in entries:
     check_utf8_name(folder, entry.name)
@@ -295,7 +295,7 @@ def _entries(folder) -> List[paths.epath.Path]:
 
 def _scan_class_folder(scan: TreeScan, folder, wnid: str, depth: int) -> None:
   """Images of a <wnid>/ folder and of its sub-folders one level down."""
-  for entry in _entries(folder):
+  for entry in sorted_entries(folder):
     if entry.is_dir():
       if depth == 0:
         if WNID_RE.match(entry.name) and entry.name != wnid:
@@ -314,7 +314,7 @@ def _scan_class_folder(scan: TreeScan, folder, wnid: str, depth: int) -> None:
 def train_tree(root: os.PathLike) -> TreeScan:
   """The images of an extracted train tree: only <wnid>/ folders at the top, sorted."""
   root = paths.as_path(root)
-  entries = _entries(root)
+  entries = sorted_entries(root)
   folders = [p for p in entries if p.is_dir()]
   bad = [p.name for p in folders if not WNID_RE.match(p.name)]
   if bad or not folders:
@@ -334,7 +334,7 @@ def flat_or_by_class(root: os.PathLike) -> TreeScan:
   """The images of a val/test tree that is flat or split into <wnid>/ folders."""
   root = paths.as_path(root)
   scan = TreeScan()
-  for entry in _entries(root):
+  for entry in sorted_entries(root):
     if entry.is_dir():
       if not WNID_RE.match(entry.name):
         raise SourceFormatError(entry, "is not a <wnid> folder (like n01440764)")

@@ -15,12 +15,14 @@ saw, which is not always the JPEG's), clamped to [0, 1] and kept in the XML's ob
 `tf.image.sample_distorted_bounding_box`.
 
 What the real files are known to hold is read, and flagged per box so the builder can count it:
-coordinates past the image edge (clamped), coordinates written as floats (`12.0`), and, in dog
-classes of some releases, a breed's words (`Scottish_deerhound`) where the WNID belongs (accepted
-only when they are one of the WordNet lemmas of the class the file is named after). Anything else
-that is not a box is refused, naming the archive member: XML that is not well-formed or declares
-a DOCTYPE (entities are never expanded), a missing `<size>` or `<bndbox>` field, a maximum below
-its minimum, a WNID that is not one of the 1000 classes, an XML over 1 MB (real ones are ~1 KB).
+coordinates past the image edge (clamped), a maximum below its minimum (the corners are put in
+order, as the inception pipeline's box script does), coordinates written as floats (`12.0`), and,
+in dog classes of some releases, a breed's words (`Scottish_deerhound`) where the WNID belongs
+(accepted only when they are one of the WordNet lemmas of the class the file is named after).
+Anything else that is not a box is refused, naming the archive member: XML that is not well-formed,
+declares a DOCTYPE (entities are never expanded) or an encoding Python cannot read, a missing
+`<size>` or `<bndbox>` field, a WNID that is not one of the 1000 classes, an XML over 1 MB (real
+ones are ~1 KB), a `*.xml` that is not a regular file, a source holding no XML at all.
 
 The index holds ~50 bytes per XML in numpy arrays (sorted stems, offsets, float32 boxes, int16
 labels, uint8 flags), so the 545k train XMLs take ~30 MB, and any subset (one class, one chunk of
@@ -40,7 +42,7 @@ from typing import Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
 import numpy as np
 
 from tfds_builders.errors import SourceFormatError
-from tfds_builders.formats import imagenet_archive, paths
+from tfds_builders.formats import compression, imagenet_archive, paths
 
 # A box XML is ~1 KB (one <object> is ~250 bytes); a member claiming more is not a box XML, and is
 # refused before it is read.
@@ -53,6 +55,7 @@ _STEM_WNID_RE = re.compile(r"^(n\d{8})_")
 # Per-box flags: what was done to a box on the way in, for the builder's summary line.
 CLAMPED = 1
 BY_WORDS = 2
+SWAPPED = 4
 
 
 class BoxIndex:
@@ -63,7 +66,7 @@ class BoxIndex:
     offsets: int64, len(stems) + 1: the boxes of stem i are rows offsets[i]:offsets[i + 1].
     yxyx: float32 (boxes, 4), normalised and clamped (ymin, xmin, ymax, xmax).
     labels: int16 (boxes,), indices into the 1000 sorted WNIDs.
-    flags: uint8 (boxes,), CLAMPED | BY_WORDS.
+    flags: uint8 (boxes,), CLAMPED | BY_WORDS | SWAPPED.
   """
 
   def __init__(self, stems: np.ndarray, offsets: np.ndarray, yxyx: np.ndarray,
@@ -193,9 +196,7 @@ def _number(parent, tag: str, where: str, whose: str, positive: bool = False) ->
 def _parse(data: bytes, where: str, stem: str,
            classes: _Classes) -> List[Tuple[Tuple[float, ...], int, int]]:
   """[((ymin, xmin, ymax, xmax) normalised and clamped, label, flags)] of one XML, in order."""
-  if len(data) > MAX_XML_BYTES:
-    raise SourceFormatError(where, f"is {len(data)} bytes; a box XML is a few KB (at most "
-                            f"{MAX_XML_BYTES} accepted)")
+  _check_xml_size(len(data), where)
   # expat expands internal entities (a "billion laughs" document grows without bound); box XMLs
   # declare none, so a DOCTYPE is refused before parsing.
   if b"<!DOCTYPE" in data or b"<!ENTITY" in data:
@@ -205,6 +206,9 @@ def _parse(data: bytes, where: str, stem: str,
     root = ElementTree.fromstring(data)
   except ElementTree.ParseError as e:
     raise SourceFormatError(where, f"is not well-formed XML ({e})") from None
+  except (LookupError, ValueError) as e:  # an encoding Python does not know, or cannot decode
+    raise SourceFormatError(where, f"declares an encoding that cannot be read ({e}); box XMLs "
+                            "are ASCII") from None
   if root.tag != "annotation":
     raise SourceFormatError(where, f"has <{root.tag}> at its root, not <annotation>")
   size = root.find("size")
@@ -224,11 +228,12 @@ def _parse(data: bytes, where: str, stem: str,
     whose = f"object {number} <bndbox>"
     xmin, ymin, xmax, ymax = (_number(bndbox, c, where, whose)
                               for c in ("xmin", "ymin", "xmax", "ymax"))
-    for low, high, low_name, high_name in ((xmin, xmax, "xmin", "xmax"),
-                                           (ymin, ymax, "ymin", "ymax")):
-      if high < low:
-        raise SourceFormatError(where, f"object {number}: {high_name} {high:g} is less than "
-                                f"{low_name} {low:g}")
+    # Some real train XMLs give a maximum below its minimum (noted by the inception pipeline's
+    # process_bounding_boxes.py, which orders them): the corners are put in order and counted.
+    if xmax < xmin or ymax < ymin:
+      flags |= SWAPPED
+      xmin, xmax = sorted((xmin, xmax))
+      ymin, ymax = sorted((ymin, ymax))
     box = (ymin / height, xmin / width, ymax / height, xmax / width)
     if not all(0.0 <= v <= 1.0 for v in box):
       flags |= CLAMPED
@@ -252,7 +257,7 @@ def _archive_files(archive: str) -> Iterator[Tuple[str, str, Optional[bytes]]]:
   with paths.open_binary(archive) as raw:
     # gzip (the archives as distributed) or a tar already un-gzipped, told by the bytes. GzipFile
     # buffers well; tarfile's own "r|gz" re-copies its buffer on every 512-byte read (2x slower).
-    gzipped = raw.read(2) == b"\x1f\x8b"
+    gzipped = raw.read(2) == compression.GZIP_MAGIC
     raw.seek(0)
     f = gzip.GzipFile(fileobj=raw, mode="rb") if gzipped else raw
     for info, data in imagenet_archive.walk_tar_stream(
@@ -266,18 +271,30 @@ def _folder_files(root) -> Iterator[Tuple[str, str, Optional[bytes]]]:
   pending = [paths.as_path(root)]
   while pending:
     folder = pending.pop()
-    entries = sorted(folder.iterdir())
-    pending.extend(reversed([e for e in entries if e.is_dir()]))
+    try:
+      entries = imagenet_archive.sorted_entries(folder)
+      folders = [entry for entry in entries if entry.is_dir()]
+    except OSError as e:
+      raise SourceFormatError(folder, f"cannot be listed ({e.strerror or e})") from None
+    pending.extend(reversed(folders))
     for entry in entries:
-      if entry.is_dir():
+      if entry in folders:
         continue
       where = str(entry)
       if not entry.name.endswith(".xml"):
         yield where, where, None
         continue
-      _check_xml_size(paths.size_of(entry), where)
-      with paths.open_binary(entry) as f:
-        yield where, where, f.read(MAX_XML_BYTES + 1)
+      # A broken link, a pipe or a device named *.xml: not read (a pipe would block).
+      if not paths.is_regular_file(entry):
+        raise SourceFormatError(where, "is not a regular file (a broken link, a pipe or a "
+                                "device); a box XML is a file")
+      try:
+        _check_xml_size(paths.size_of(entry), where)
+        with paths.open_binary(entry) as f:
+          data = f.read(MAX_XML_BYTES + 1)
+      except OSError as e:
+        raise SourceFormatError(where, f"cannot be read ({e.strerror or e})") from None
+      yield where, where, data
 
 
 def _files(source) -> Iterator[Tuple[str, str, Optional[bytes]]]:
@@ -320,7 +337,7 @@ def read_boxes(source, wnids: Sequence[str], words: Optional[Sequence[str]] = No
       not_xml += 1
       not_xml_example = not_xml_example or path
       continue
-    stem = posixpath.splitext(posixpath.basename(path.replace("\\", "/")))[0]
+    stem = _path_stem(path)
     key = _key(stem)
     if len(key) > MAX_STEM_BYTES or b"\0" in key:
       raise SourceFormatError(where, f"has a name of {len(key)} bytes; box XMLs are named after "
@@ -332,6 +349,10 @@ def read_boxes(source, wnids: Sequence[str], words: Optional[Sequence[str]] = No
       yxyx.extend(box)
       labels.append(label)
       flags.append(flag)
+  if not stems:
+    others = f" ({not_xml} other files, e.g. {not_xml_example})" if not_xml else ""
+    raise SourceFormatError(source, f"holds no box XML{others}; ImageNet's box archives hold one "
+                            "<image stem>.xml per annotated image")
   stem_array = np.array(stems, dtype=f"S{max([1] + [len(s) for s in stems])}")
   order = np.argsort(stem_array, kind="stable")
   index = BoxIndex(stem_array, np.concatenate([[0], np.cumsum(counts)]).astype(np.int64),
@@ -347,7 +368,7 @@ def _refuse_duplicates(source, index: BoxIndex, twice: np.ndarray) -> None:
   """Names both places of the first stem found twice (a second pass: only on this error path)."""
   stem = index.stem_at(int(twice[0]))
   places = [path for path, _, data in _files(source) if data is not None
-            and posixpath.splitext(posixpath.basename(path.replace("\\", "/")))[0] == stem]
+            and _path_stem(path) == stem]
   raise SourceFormatError(
       source, f"holds {len(np.unique(index.stems[twice]))} box file name(s) more than once, e.g. "
       f"{stem}.xml at {' and '.join(places)}; each image has one box XML")
@@ -358,5 +379,10 @@ def box_stem(file_name: str) -> str:
   return posixpath.splitext(file_name)[0]
 
 
-__all__ = ["BoxIndex", "BoxReading", "read_boxes", "box_stem", "CLAMPED", "BY_WORDS",
+def _path_stem(path: str) -> str:
+  """The stem of a box file's path in an archive or folder (`n01440764/n01440764_1.xml`)."""
+  return box_stem(posixpath.basename(path.replace("\\", "/")))
+
+
+__all__ = ["BoxIndex", "BoxReading", "read_boxes", "box_stem", "CLAMPED", "BY_WORDS", "SWAPPED",
            "MAX_XML_BYTES"]

@@ -33,6 +33,14 @@ def is_local(path: PathLike) -> bool:
   return "://" not in os.fspath(path)
 
 
+def is_regular_file(path: PathLike) -> bool:
+  """True for a file that can be read to its end: not a folder, a broken link, a pipe or a device
+  (epath's is_file() on TensorFlow's file system is true for a pipe, whose open() blocks)."""
+  if is_local(path):
+    return os.path.isfile(os.fspath(path))
+  return as_path(path).is_file()
+
+
 def open_binary(path: PathLike) -> BinaryIO:
   """Opens a file for reading bytes, wherever it is; a file this process may not read is named."""
   try:

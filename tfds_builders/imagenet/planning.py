@@ -6,8 +6,8 @@ on Beam workers (`beam_generation`), and give the same examples, keys included.
 
 For the `localization` config each unit also carries the boxes of its own images (`with_boxes`):
 the box archive is indexed once, then cut into one small index per unit, so a Beam worker gets its
-unit's boxes with the unit and memory holds each box once. What was clamped, named by words or
-skipped is tallied per unit and said in one line per split (`BoxPlan.log`).
+unit's boxes with the unit and memory holds each box once. What was clamped, put in order, named
+by words or skipped is tallied per unit and said in one line per split (`BoxPlan.log`).
 """
 
 from __future__ import annotations
@@ -146,6 +146,8 @@ class BoxTally:
   clamped_example: str = ""
   by_words: int = 0
   by_words_example: str = ""
+  swapped: int = 0
+  swapped_example: str = ""
   skipped: int = 0
   skipped_example: str = ""
 
@@ -156,7 +158,8 @@ class BoxTally:
     if not flags.any():  # most images: no box, or nothing done to their boxes
       return
     for flag, count, example in ((imagenet_boxes.CLAMPED, "clamped", "clamped_example"),
-                                 (imagenet_boxes.BY_WORDS, "by_words", "by_words_example")):
+                                 (imagenet_boxes.BY_WORDS, "by_words", "by_words_example"),
+                                 (imagenet_boxes.SWAPPED, "swapped", "swapped_example")):
       hits = int(np.count_nonzero(flags & flag))
       if hits:
         setattr(self, count, getattr(self, count) + hits)
@@ -217,6 +220,8 @@ class BoxPlan:
               f"{tally.clamped_example}.xml"),
              (tally.by_words, "box", "boxes", "named by words instead of a WNID",
               f"{tally.by_words_example}.xml"),
+             (tally.swapped, "box", "boxes", "with a maximum below its minimum put in order",
+              f"{tally.swapped_example}.xml"),
              (tally.skipped, "XML", "XMLs", "for images not in the split skipped",
               f"{tally.skipped_example}.xml"),
              (self.not_xml, "file", "files", "not .xml not read", self.not_xml_example)]
