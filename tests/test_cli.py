@@ -130,6 +130,69 @@ def test_export_of_an_unknown_name_is_one_line_with_the_closest(tmp_path, capsys
   assert not (tmp_path / "out").exists()
 
 
+QMNIST_ALONE = "pass the builder name alone (e.g. 'qmnist'), not {!r}"
+
+
+@pytest.mark.parametrize("name", ["qmnist/nist", "qmnist:1.0.0"])
+def test_demo_refuses_a_config_or_version_in_only(capsys, name):
+  from tfds_builders.__main__ import main
+  assert main(["demo", "--only", name]) == 2
+  assert capsys.readouterr() == (
+      "", f"error: demo builds every config of a builder: {QMNIST_ALONE.format(name)}\n")
+
+
+@pytest.mark.parametrize("name,error", [
+    ("nope", "no dataset named 'nope' (tfds build finds this package's datasets only with "
+             "--imports tfds_builders)"),
+    ("mnsit_idx", "no dataset named 'mnsit_idx'; did you mean 'mnist_idx'? (tfds build finds this "
+                  "package's datasets only with --imports tfds_builders)"),
+    ("qmnist/nist", "pictures picks the configs of each builder it renders: "
+                    + QMNIST_ALONE.format("qmnist/nist")),
+])
+def test_pictures_of_an_unknown_name_is_one_line(tmp_path, capsys, name, error):
+  from tfds_builders.__main__ import main
+  assert main(["pictures", "--only", name, "--out", str(tmp_path / "out")]) == 2
+  assert capsys.readouterr() == ("", f"error: {error}\n")
+  assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("epochs", ["0", "-3"])
+def test_demo_refuses_fewer_than_one_epoch(capsys, epochs):
+  from tfds_builders.__main__ import main
+  with pytest.raises(SystemExit) as exit_:
+    main(["demo", "--only", "mnist_idx", f"--epochs={epochs}"])
+  assert exit_.value.code == 2
+  out, err = capsys.readouterr()
+  assert out == ""
+  assert err.splitlines()[-1] == ("python -m tfds_builders demo: error: argument --epochs: must "
+                                  f"be an integer >= 1, not {epochs!r}")
+
+
+def test_demo_with_a_bad_source_file_ends_in_one_error_line(tmp_path, capsys, no_network):
+  from tfds_builders.__main__ import main
+  sources = tmp_path / "sources"
+  (sources / "mnist_idx").mkdir(parents=True)
+  for path in (DUMMY_DATA / "mnist_idx").glob("*.gz"):
+    (sources / "mnist_idx" / path.name).write_bytes(path.read_bytes())
+  cut = sources / "mnist_idx" / "train-images-idx3-ubyte.gz"
+  cut.write_bytes(cut.read_bytes()[:cut.stat().st_size // 2])
+  assert main(["demo", "--only", "mnist_idx", "--sources", str(sources),
+               "--data_dir", str(tmp_path / "data")]) == 2
+  last = capsys.readouterr().err.splitlines()[-1]
+  assert last.startswith(f"error: {cut}: "), last
+
+
+def test_without_tensorflow_main_says_so_in_one_line(capsys, monkeypatch):
+  import tfds_builders.__main__ as cli
+
+  def no_tensorflow():
+    raise ImportError("x")
+
+  monkeypatch.setattr(cli, "register_builders", no_tensorflow)
+  assert cli.main(["demo"]) == 2
+  assert capsys.readouterr() == ("", "error: x\n")
+
+
 def test_the_suite_never_reaches_outside_addresses():
   # conftest.only_loopback_network: how long the suite takes must not depend on the machine's DNS.
   import socket

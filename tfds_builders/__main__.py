@@ -58,6 +58,32 @@ def dataset_name_error(name: str, choices=None):
   return None
 
 
+def builder_names_error(names, command: str, what: str):
+  """None if every name in `names` is one of this package's builders, else a one-line message
+  about the first that is not. `command` and `what` (what it does with each builder) explain why a
+  name with /config or :version is refused."""
+  tfds_builders = register_builders()
+  for name in names or ():
+    base = name.partition("/")[0].split(":")[0]
+    error = dataset_name_error(base, choices=tfds_builders.builder_names())
+    if error:
+      return error
+    if base != name:
+      return f"{command} {what}: pass the builder name alone (e.g. {base!r}), not {name!r}"
+  return None
+
+
+def positive_int(text: str) -> int:
+  """An argparse type: an integer >= 1."""
+  try:
+    value = int(text)
+  except ValueError:
+    value = 0
+  if value < 1:
+    raise argparse.ArgumentTypeError(f"must be an integer >= 1, not {text!r}")
+  return value
+
+
 @contextlib.contextmanager
 def quiet_tensorflow():
   """Silences TFDS's and TensorFlow's logging and warnings, and restores them after.
@@ -107,7 +133,8 @@ def _pixel_sum(image, label):
 def build_all(data_dir: pathlib.Path, sources: pathlib.Path, names=None, out=print):
   """Builds every config of every builder from the sample sources, reads each back with
   tfds.load(..., as_supervised=True) and prints one line per config; returns {full_name: builder}
-  of those whose read-back counts match what was built."""
+  of those whose read-back counts match what was built, and of those built but not read back (no
+  supervised keys)."""
   import tensorflow_datasets as tfds
   tfds_builders = register_builders()
 
@@ -130,6 +157,7 @@ def build_all(data_dir: pathlib.Path, sources: pathlib.Path, names=None, out=pri
       line = f"  {full_name:<28} {_counts(made):<34} {seconds:4.1f} s"
       if builder.info.supervised_keys is None:
         out(f"{line}  (no supervised keys: not read back)")
+        built[full_name] = builder
         continue
       datasets = tfds.load(full_name, split=list(made), data_dir=data_dir, as_supervised=True,
                            download=False)
@@ -205,12 +233,12 @@ def demo(args) -> int:
     import tensorflow_datasets as tfds
     tfds_builders = register_builders()
     from tfds_builders.builder_base import sample_sources_dir
+    from tfds_builders.errors import TfdsBuildersError
 
-    for name in args.only or ():
-      error = dataset_name_error(name, choices=tfds_builders.builder_names())
-      if error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+    error = builder_names_error(args.only, "demo", "builds every config of a builder")
+    if error:
+      print(f"error: {error}", file=sys.stderr)
+      return 2
     tfds.disable_progress_bar()
     sources = pathlib.Path(args.sources) if args.sources else sample_sources_dir()
     with tempfile.TemporaryDirectory(prefix="tfds_builders_demo_") as tmp:
@@ -222,7 +250,11 @@ def demo(args) -> int:
       print(f"  in {sources} into {data_dir}")
       print("  and read back with tfds.load(..., as_supervised=True):")
       names = args.only or tfds_builders.builder_names()
-      built = build_all(data_dir, sources, names)
+      try:
+        built = build_all(data_dir, sources, names)
+      except TfdsBuildersError as e:  # a source file, a download or the --sources folder
+        print(f"error: {e}", file=sys.stderr)
+        return 2
       expected = sum(len(tfds.builder_cls(n).BUILDER_CONFIGS) or 1 for n in names)
       if "mnist_idx" in built:
         train_mnist(data_dir, epochs=args.epochs)
@@ -248,6 +280,10 @@ def export_command(args) -> int:
 
 
 def pictures_command(args) -> int:
+  error = builder_names_error(args.only, "pictures", "picks the configs of each builder it renders")
+  if error:
+    print(f"error: {error}", file=sys.stderr)
+    return 2
   import tensorflow_datasets as tfds
   from tfds_builders.pictures import render_all
   tfds.disable_progress_bar()
@@ -267,7 +303,7 @@ def main(argv=None) -> int:
   p.add_argument("--sources", help="folder with one sub-folder of sources per builder "
                  "(default: the bundled sample sources)")
   p.add_argument("--only", nargs="*", help="build only these builders")
-  p.add_argument("--epochs", type=int, default=1)
+  p.add_argument("--epochs", type=positive_int, default=1, help="training epochs (at least 1)")
   p.set_defaults(func=demo)
   p = commands.add_parser("export", help="write a built dataset as npz, PNG files, IDX or CSV")
   p.add_argument("name", help="dataset name, with /config if any")
@@ -286,7 +322,11 @@ def main(argv=None) -> int:
   # Past --help: every subcommand needs the builders registered, which `python -m tfds_builders`
   # skipped when it imported the package (see tfds_builders/__init__.py).
   os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before TensorFlow loads: no C++ INFO lines
-  register_builders()
+  try:
+    register_builders()
+  except ImportError as e:  # TensorFlow or TFDS not installed
+    print(f"error: {e}", file=sys.stderr)
+    return 2
   return args.func(args)
 
 
