@@ -3,6 +3,9 @@ second build of the same dataset into the same data dir waits for the first inst
 
 import fcntl
 import logging
+import os
+import subprocess
+import sys
 import threading
 import time
 
@@ -78,17 +81,68 @@ def test_a_second_build_waits_for_the_first_then_finds_the_dataset_ready(tmp_pat
   assert {s: i.num_examples for s, i in built.info.splits.items()} == {"train": 24, "test": 12}
 
 
+# A build in a fresh process: its tfds_builders log lines on stdout, then "built" and the counts.
+CHILD_BUILD = """\
+import logging, sys
+import tensorflow_datasets as tfds
+import tfds_builders
+handler = logging.StreamHandler(sys.stdout)
+handler.setFormatter(logging.Formatter("%(message)s"))
+logging.getLogger("tfds_builders").addHandler(handler)
+builder = tfds.builder("mnist_idx", data_dir=sys.argv[1])
+builder.download_and_prepare(download_config=tfds.download.DownloadConfig(manual_dir=sys.argv[2]))
+# The same builder, as tfds.load uses it: one that waited for another build reads that build's
+# info (it was made before the dataset existed), and reads its examples.
+counts = {s: i.num_examples for s, i in builder.info.splits.items()}
+read = {s: sum(1 for _ in builder.as_dataset(split=s)) for s in counts}
+print("built", counts, "read", read, flush=True)
+"""
+
+
 def test_two_builds_at_once_in_two_processes_both_succeed(tmp_path):
-  import subprocess
-  import sys
-  script = ("import sys, tensorflow_datasets as tfds, tfds_builders\n"
-            "tfds.builder('mnist_idx', data_dir=sys.argv[1]).download_and_prepare(\n"
-            "    download_config=tfds.download.DownloadConfig(manual_dir=sys.argv[2]))\n"
-            "print('built')\n")
-  runs = [subprocess.Popen([sys.executable, "-c", script, str(tmp_path), str(SOURCES)],
-                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-          for _ in range(2)]
-  outputs = [run.communicate(timeout=300) for run in runs]
-  assert [run.returncode for run in runs] == [0, 0], [err[-2000:] for _, err in outputs]
-  assert [out.strip().splitlines()[-1] for out, _ in outputs] == ["built", "built"]
+  # This test holds the lock while two processes start a build, so that both are at the lock at
+  # the same time however long their imports take; then it lets them go.
+  lock_path = tmp_path / "mnist_idx" / ".1.0.0.lock"
+  lock_path.parent.mkdir(parents=True)
+  holder = open(lock_path, "a+")
+  fcntl.flock(holder, fcntl.LOCK_EX)
+  holder.write(str(os.getpid()))
+  holder.flush()
+  logs = [tmp_path / f"build_{i}.out" for i in range(2)]
+  runs = []
+  try:
+    for i, log_path in enumerate(logs):
+      with open(log_path, "w") as out, open(tmp_path / f"build_{i}.err", "w") as err:
+        runs.append(subprocess.Popen(
+            [sys.executable, "-c", CHILD_BUILD, str(tmp_path), str(SOURCES)], stdout=out,
+            stderr=err, env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")))
+    waiting = (f"mnist_idx/1.0.0: another build of this dataset is running (pid {os.getpid()}, "
+               f"lock {lock_path}); waiting for it to finish")
+    deadline = time.monotonic() + 180
+    while (time.monotonic() < deadline and all(run.poll() is None for run in runs)
+           and not all(waiting in p.read_text().splitlines() for p in logs)):
+      time.sleep(0.2)
+    time.sleep(2)  # still waiting a while later: the lock, not a slow start, holds them
+    assert [run.poll() for run in runs] == [None, None], [
+        (tmp_path / f"build_{i}.err").read_text()[-2000:] for i in range(2)]
+    assert [p.read_text().splitlines() for p in logs] == [[waiting], [waiting]]
+    assert not (tmp_path / "mnist_idx" / "1.0.0").exists()
+  finally:
+    fcntl.flock(holder, fcntl.LOCK_UN)
+    holder.close()
+    for run in runs:
+      try:
+        run.wait(timeout=300)
+      except subprocess.TimeoutExpired:
+        run.kill()
+        run.wait()
+  errors = [(tmp_path / f"build_{i}.err").read_text()[-2000:] for i in range(2)]
+  assert [run.returncode for run in runs] == [0, 0], errors
+  outputs = [p.read_text().splitlines() for p in logs]
+  for lines in outputs:
+    assert lines[0] == waiting
+    assert lines[1].startswith("mnist_idx/1.0.0: the other build finished after ")
+    assert lines[-1] == "built {'train': 24, 'test': 12} read {'train': 24, 'test': 12}"
   assert sorted(p.name for p in (tmp_path / "mnist_idx").iterdir()) == [".1.0.0.lock", "1.0.0"]
+  built = tfds.builder("mnist_idx", data_dir=tmp_path)
+  assert {s: i.num_examples for s, i in built.info.splits.items()} == {"train": 24, "test": 12}

@@ -330,8 +330,8 @@ def test_bundled_samples_differ_from_the_official_files_without_a_warning(tmp_pa
                                  "from the official ones, as samples do)")
 
 
-def test_csv_files_whose_subset_cannot_be_a_split_name_are_named_not_skipped(tmp_path, no_network,
-                                                                             caplog):
+def test_csv_files_whose_subset_cannot_be_a_split_name_are_named_in_a_warning_and_skipped(
+    tmp_path, no_network, caplog):
   manual = tmp_path / "manual"
   manual.mkdir()
   shutil.copy(DUMMY_DATA / "mnist_csv" / "mnist_train.csv", manual / "mnist_train.csv")
@@ -343,5 +343,4 @@ def test_csv_files_whose_subset_cannot_be_a_split_name_are_named_not_skipped(tmp
   assert sorted(builder.info.splits) == ["train"]
   assert caplog.messages == [
       f"mnist_csv: not read from {manual}: 'mnist_my test.csv', 'mnist_t\\xe9st.csv' "
-      "(mnist_<subset>.csv files must be named mnist_<subset>.csv, with a subset of letters, "
-      "digits, _ and -)"]
+      "(files must be named mnist_<subset>.csv, with a subset of ASCII letters, digits, _ and -)"]

@@ -14,6 +14,7 @@ from typing import Mapping, Optional, Sequence
 import tensorflow_datasets as tfds
 
 from tfds_builders import download, sources
+from tfds_builders.formats import paths
 
 log = logging.getLogger("tfds_builders.build")
 
@@ -65,8 +66,13 @@ class SourceFilesMixin:
     # One build of a dataset version at a time in a data dir: a second one waits, then finds the
     # dataset ready. With the lock held, any incomplete.* folder of this version is stale (left by
     # a killed build) and is removed.
-    with _build_lock(self):
+    with _build_lock(self) as waited:
       _remove_stale_incomplete(self.data_path)
+      if waited and self.data_path.exists():
+        # The other build made the dataset. This builder read its info before the dataset existed
+        # (no splits), and TFDS only says "Reusing dataset": read the info the build wrote, so
+        # that as_dataset (and tfds.load) work on this builder.
+        self.info.read_from_directory(self.data_path)
       return super().download_and_prepare(**kwargs)
 
   def _download_and_prepare(self, dl_manager, download_config):
@@ -105,21 +111,24 @@ class SourceFilesMixin:
 
 @contextlib.contextmanager
 def _build_lock(builder):
-  """An exclusive lock beside the dataset's version folder, for local data dirs.
+  """An exclusive lock beside the dataset's version folder, for local data dirs; yields whether
+  another build held it first.
 
   Buckets have no locks; there TFDS's own incomplete.* renaming is all there is.
   """
   data_path = builder.data_path
-  if "://" in os.fspath(data_path):
-    yield
+  if not paths.is_local(data_path):
+    yield False
     return
   parent = pathlib.Path(os.fspath(data_path)).parent
   parent.mkdir(parents=True, exist_ok=True)
   lock_path = parent / f".{data_path.name}.lock"
   with open(lock_path, "a+") as lock:
+    waited = False
     try:
       fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
+      waited = True
       lock.seek(0)
       holder = lock.read().strip() or "unknown"
       log.warning("%s: another build of this dataset is running (pid %s, lock %s); waiting for "
@@ -133,13 +142,13 @@ def _build_lock(builder):
     lock.write(str(os.getpid()))
     lock.flush()
     try:
-      yield
+      yield waited
     finally:
       fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def _remove_stale_incomplete(data_path) -> None:
-  if "://" in os.fspath(data_path):
+  if not paths.is_local(data_path):
     return
   parent = pathlib.Path(os.fspath(data_path)).parent
   if not parent.is_dir():

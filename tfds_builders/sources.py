@@ -293,9 +293,9 @@ class Resolver:
         skipped = sorted(p.name for p in folder.iterdir()
                          if re.match(glob.near, p.name) and glob.subset_of(p.name) is None)
         if skipped:
-          log.warning("%s: not read from %s: %s (%s files must be named %s, with a subset of "
-                      "letters, digits, _ and -)", self.builder_name, folder,
-                      ", ".join(ascii(n) for n in skipped), glob.layout, glob.layout)
+          log.warning("%s: not read from %s: %s (files must be named %s, with a subset of "
+                      "ASCII letters, digits, _ and -)", self.builder_name, folder,
+                      ", ".join(ascii(n) for n in skipped), glob.layout)
       if found:
         log.info("%s: %s in %s: %s", self.builder_name, glob.layout, folder, sorted(found))
         return found
