@@ -27,7 +27,6 @@ from tfds_builders.errors import TfdsBuildersError
 from tfds_builders.formats import dataset_meta, idx, mnist_csv
 
 FORMATS = ("npz", "png", "idx", "csv")
-_SPLIT_NAME = re.compile(r"^[\w-]+$")
 
 
 class ExportError(TfdsBuildersError):
@@ -147,7 +146,7 @@ def export(name: str, split: str, fmt: str, out: os.PathLike, data_dir: Optional
                       f"(tfds build --imports tfds_builders {name.split('/')[0]})")
   if split not in builder.info.splits:
     raise ExportError(f"{name} has no split {split!r}; it has {', '.join(builder.info.splits)}")
-  if not _SPLIT_NAME.match(split):
+  if not dataset_meta.is_split_name(split):
     # A split name becomes a folder or a file name prefix; TFDS's own names are always safe.
     raise ExportError(f"{name}: the split name {split!r} is not a TFDS split name (letters, "
                       "digits, '_' and '-')")

@@ -7,7 +7,7 @@ import struct
 import tracemalloc
 
 import numpy as np
-from hypothesis import given, settings, strategies as st
+from hypothesis import example, given, settings, strategies as st
 from hypothesis.extra import numpy as hnp
 
 from tfds_builders.errors import SourceFormatError
@@ -79,16 +79,21 @@ def test_mutated_valid_files(data):
 
 
 class CountingFile(io.BytesIO):
-  """A file that remembers how far into it anything was read."""
+  """A file that remembers how far into it anything was read; `name` names it in errors."""
 
-  def __init__(self, data: bytes):
+  def __init__(self, data: bytes, name: str):
     super().__init__(data)
+    self.name = name
     self.furthest = 0
 
   def read(self, n=-1):
     out = super().read(n)
     self.furthest = max(self.furthest, self.tell())
     return out
+
+
+def body_size(code, dims) -> int:
+  return int(np.prod(dims, dtype=object)) * idx.IDX_DTYPES[code].itemsize
 
 
 @st.composite
@@ -99,39 +104,64 @@ def idx_files(draw):
   dims = draw(st.lists(st.one_of(st.integers(0, 5), st.integers(0, 2**32 - 1)), min_size=1,
                        max_size=3))
   header = bytes([0, 0, code, len(dims)]) + struct.pack(f">{len(dims)}I", *dims)
-  size = int(np.prod(dims, dtype=object)) * idx.IDX_DTYPES[code].itemsize
+  size = body_size(code, dims)
   body = bytes(size) if size <= 4096 else bytes(draw(st.integers(0, 64)))
   return header + body, len(header), code, tuple(dims)
 
 
+def ubyte_file(dims, body: bytes):
+  """An idx_files() value written by hand: a uint8 IDX file of `dims` with this body."""
+  header = bytes([0, 0, 0x08, len(dims)]) + struct.pack(f">{len(dims)}I", *dims)
+  return header + body, len(header), 0x08, tuple(dims)
+
+
 IMAGES_2X2 = idx.IdxKind("images", (0x08,), (2, 2))
+# Pairs whose headers fit, which random headers practically never are: whole bodies of distinct
+# values, and each file cut short in its body.
+THREE_IMAGES = ubyte_file((3, 2, 2), bytes(range(1, 13)))
+THREE_LABELS = ubyte_file((3,), bytes([7, 8, 9]))
 
 
 @BOUNDED
+@example(THREE_IMAGES, THREE_LABELS)
+@example(ubyte_file((3, 2, 2), bytes(range(1, 11))), THREE_LABELS)
+@example(THREE_IMAGES, ubyte_file((3,), bytes([7, 8])))
+@example(ubyte_file((1, 2, 2), b""), ubyte_file((1,), b""))
 @given(idx_files(), idx_files())
 def test_a_pair_is_judged_by_both_headers_before_either_body_is_read(images, labels):
   image_bytes, image_header, image_code, image_dims = images
   label_bytes, label_header, label_code, label_dims = labels
 
-  def claim_held(data, header, code, dims):
-    return len(data) - header >= int(np.prod(dims, dtype=object)) * idx.IDX_DTYPES[code].itemsize
-
-  headers_fit = (claim_held(*images) and claim_held(*labels) and image_code == 0x08 and
-                 image_dims[1:] == (2, 2) and label_code == 0x08 and len(label_dims) == 1 and
-                 image_dims[0] == label_dims[0] and 0 < image_dims[0] <= 4)
-  image_file, label_file = CountingFile(image_bytes), CountingFile(label_bytes)
+  headers_fit = (image_code == 0x08 and image_dims[1:] == (2, 2) and label_code == 0x08 and
+                 len(label_dims) == 1 and image_dims[0] == label_dims[0] and
+                 0 < image_dims[0] <= 4)
+  image_file = CountingFile(image_bytes, "images")
+  label_file = CountingFile(label_bytes, "labels")
   try:
     got = list(idx.iter_idx_pair(image_file, label_file, IMAGES_2X2, idx.MNIST_LABELS,
                                  max_items=4, max_items_why="at most 4 here"))
-  except SourceFormatError:
-    if not headers_fit:
-      # Refused on the headers: no body byte of either file was read (6 bytes are sniffed for
-      # gzip and xz magic numbers).
-      assert image_file.furthest <= max(image_header, 6)
-      assert label_file.furthest <= max(label_header, 6)
-    else:  # the headers fit; only a body can be at fault
-      assert len(image_bytes) - image_header != image_dims[0] * 4 or (
-          len(label_bytes) - label_header != label_dims[0])
+  except SourceFormatError as e:
+    # Refused on the headers (and the file sizes, which show a body too short for its header):
+    # no body byte of either file was read (6 bytes are sniffed for gzip and xz magic numbers).
+    assert image_file.furthest <= max(image_header, 6)
+    assert label_file.furthest <= max(label_header, 6)
+    if headers_fit:  # then only a body can be at fault, and the images header is read first
+      n = image_dims[0]
+      image_body, label_body = len(image_bytes) - image_header, len(label_bytes) - label_header
+      assert (image_body, label_body) != (4 * n, n)
+      name, header, claimed, size = (
+          ("images", image_header, 4 * n, len(image_bytes)) if image_body != 4 * n else
+          ("labels", label_header, n, len(label_bytes)))
+      assert str(e) == (f"{name}: the header claims {claimed} bytes of data after a {header} "
+                        f"byte header, but the file holds {size} bytes: the header is wrong or "
+                        "the file is truncated")
     return
   assert headers_fit
-  assert sum(len(batch_images) for batch_images, _ in got) == image_dims[0]
+  assert len(image_bytes) - image_header == body_size(image_code, image_dims)
+  assert len(label_bytes) - label_header == body_size(label_code, label_dims)
+  # Every value, as the files hold them.
+  n = image_dims[0]
+  assert [batch.dtype for batch, _ in got] == [np.uint8] * len(got)
+  assert np.concatenate([batch for batch, _ in got]).tolist() == np.frombuffer(
+      image_bytes[image_header:], np.uint8).reshape(n, 2, 2).tolist()
+  assert np.concatenate([batch for _, batch in got]).tolist() == list(label_bytes[label_header:])

@@ -167,6 +167,24 @@ def test_idx_folder_errors(tmp_path):
     builder.as_dataset(split="b")
 
 
+def test_a_line_break_in_a_file_name_is_never_a_subset(tmp_path):
+  # `$` matches before a final line break: `mnist_a.csv\n` was read as the subset `a`.
+  (tmp_path / "mnist_a.csv\n").write_text("1,0,0,0,0\n")
+  assert refusal(CsvFolder, tmp_path, ManualDirError) == (
+      f"{tmp_path}: no mnist_<subset>.csv files")
+  (tmp_path / "a-images-idx3-ubyte\n").write_bytes(idx_bytes(np.zeros((1, 2, 2), np.uint8)))
+  (tmp_path / "a-labels-idx1-ubyte\n").write_bytes(idx_bytes(np.zeros(1, np.uint8)))
+  assert refusal(IdxFolder, tmp_path, ManualDirError) == (
+      f"{tmp_path}: no <subset>-images-idx3-ubyte[.gz] with <subset>-labels-idx1-ubyte[.gz] "
+      "files")
+  # A line break inside the subset is refused by name, not skipped.
+  broken = tmp_path / "mnist_a\nb.csv"
+  broken.write_text("1,0,0,0,0\n")
+  assert refusal(CsvFolder, tmp_path) == (
+      f"{broken}: the subset name 'a\\nb' cannot be a split "
+      "name: TFDS split names hold only letters, digits, '_' and '-'; rename the file")
+
+
 def test_a_subset_exported_without_images(tmp_path):
   # Datumaro without --save-media writes the labels file and no images file.
   shutil.copy(IDX_SAMPLE / "train-labels-idx1-ubyte.gz", tmp_path)

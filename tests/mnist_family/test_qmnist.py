@@ -2,6 +2,7 @@
 
 import hashlib
 import lzma
+import struct
 
 import numpy as np
 import pytest
@@ -153,7 +154,8 @@ def test_labels_must_be_n_by_8_integers_with_classes_0_to_9(tmp_path):
   labels[2, 0] = 10
   with pytest.raises(SourceFormatError) as e:
     generate(tmp_path, np.zeros((3, 28, 28), np.uint8), labels)
-  assert str(e.value) == f"{tmp_path / 'labels'}: row 2: class 10 is outside 0..9"
+  assert str(e.value) == (f"{tmp_path / 'labels'}: label 10 of item 2 is outside the class "
+                          "range 0..9 (1 such labels)")
 
 
 @pytest.mark.parametrize("images,labels,bad,problem", [
@@ -199,3 +201,40 @@ def test_nist_class_code_is_30_to_39_as_in_the_qmnist_files():
     assert (labels[:, 4] == 30 + labels[:, 0]).all(), name
   description = tfds.builder("qmnist").info.description
   assert "nist_class_code (NIST SD19's class code: 30-39 for the digits 0-9)" in description
+
+
+def test_nist_config_on_hand_packed_files_in_qmnist_s_layout(tmp_path, no_network):
+  # QMNIST's own layout, packed byte by byte: labels idx2-int (magic 0x00000C02, N, 8, then
+  # big-endian int32 rows), images idx3-ubyte (magic 0x00000803, N, 28, 28, then row-major bytes).
+  rows = [  # class, hsf, writer, digit of writer, NIST class code, NIST index, duplicate, unused
+      (3, 0, 12, 5, 33, 1_000, 0, 0),
+      (7, 4, 2_100, 0, 37, 250_001, 0, 0),
+      # QMNIST's README: "Column 6 of the extended labels then contain the index of the digit for
+      # which this digit is a duplicate": this row repeats the first (NIST index 1000).
+      (3, 0, 12, 6, 33, 1_001, 1_000, 0),
+  ]
+  first = bytes((7 * i) % 256 for i in range(28 * 28))
+  pixels = [first, bytes([255]) * (28 * 28), first]
+  labels = struct.pack(">III", 0x00000C02, len(rows), 8) + b"".join(
+      struct.pack(">8i", *row) for row in rows)
+  images = struct.pack(">IIII", 0x00000803, len(rows), 28, 28) + b"".join(pixels)
+  manual = tmp_path / "manual"
+  manual.mkdir()
+  (manual / "xnist-labels-idx2-int.xz").write_bytes(lzma.compress(labels))
+  (manual / "xnist-images-idx3-ubyte.xz").write_bytes(lzma.compress(images))
+  nist = by_nist_index(build("nist", tmp_path, manual_dir=manual), "nist")
+  assert {index: {name: int(value) for name, value in ex.items() if name != "image"}
+          for index, ex in nist.items()} == {
+      1_000: {"label": 3, "hsf_series": 0, "writer_id": 12, "writer_digit_index": 5,
+              "nist_class_code": 33, "nist_index": 1_000, "duplicate": 0},
+      250_001: {"label": 7, "hsf_series": 4, "writer_id": 2_100, "writer_digit_index": 0,
+                "nist_class_code": 37, "nist_index": 250_001, "duplicate": 0},
+      1_001: {"label": 3, "hsf_series": 0, "writer_id": 12, "writer_digit_index": 6,
+              "nist_class_code": 33, "nist_index": 1_001, "duplicate": 1_000},
+  }
+  for index, raw in zip((1_000, 250_001, 1_001), pixels):
+    image = nist[index]["image"]
+    assert image.shape == (28, 28, 1) and image.dtype == np.uint8
+    assert image[:, :, 0].tobytes() == raw
+  assert nist[1_000]["image"][0, :4, 0].tolist() == [0, 7, 14, 21]
+  assert nist[1_000]["image"][1, 0, 0] == (7 * 28) % 256

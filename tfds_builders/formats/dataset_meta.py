@@ -18,6 +18,7 @@ import dataclasses
 import json
 import os
 import pathlib
+import re
 from typing import Callable, Iterable, List, Optional, Sequence, Tuple
 
 import numpy as np
@@ -30,6 +31,16 @@ LABELS_TXT = "labels.txt"
 DEFAULT_NAMES = tuple(str(i) for i in range(10))
 # The image size Datumaro's MNIST exporters assume; only items of other sizes make them list sizes.
 DATUMARO_IMAGE_SIZE = (28, 28)
+
+
+# TFDS's rule for split names (`tfds.load(split="name[:10%]")` parses them): letters, digits, '_'
+# and '-', where a letter or digit is what regex `\w` matches (non-ASCII ones included).
+_SPLIT_NAME = re.compile(r"[\w-]+")
+
+
+def is_split_name(text: str) -> bool:
+  """Whether `text` is, as a whole, a TFDS split name (a Datumaro subset becomes a split)."""
+  return _SPLIT_NAME.fullmatch(text) is not None
 
 
 # The most bytes a class list is read from: a million names of 16 characters. A bigger file is not
@@ -102,6 +113,12 @@ def read_class_names(folder: os.PathLike,
       # TFDS keeps class names one per line (label.labels.txt), and so do labels.txt files.
       raise SourceFormatError(source, f"class name {name!r} holds a line break; a class name is "
                               "one line of text")
+    if not name or name != name.strip():
+      # TFDS reads label.labels.txt back with strip() and drops blank lines: the stored dataset
+      # would have other class names (or fewer) than this file.
+      raise SourceFormatError(
+          source, f"class name {name!r} is blank or begins or ends with whitespace, which TFDS "
+          "strips when it reads class names back: write it without that whitespace")
     seen.add(name)
   return names
 

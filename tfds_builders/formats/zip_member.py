@@ -14,6 +14,9 @@ from typing import BinaryIO, Iterator
 from tfds_builders.errors import SourceFormatError
 from tfds_builders.formats import paths
 
+# Bit 0 of a zip entry's general-purpose flags: the member's data is encrypted.
+_ENCRYPTED = 0x1
+
 
 @dataclasses.dataclass(frozen=True)
 class ZipMember:
@@ -28,7 +31,12 @@ class ZipMember:
       try:
         raw = stack.enter_context(paths.open_binary(self.archive))
         z = stack.enter_context(zipfile.ZipFile(raw))
-        f = stack.enter_context(z.open(self.member))
+        info = z.getinfo(self.member)
+        if info.flag_bits & _ENCRYPTED:
+          # zipfile would raise a bare RuntimeError asking for a password.
+          raise SourceFormatError(self.archive, f"member {self.member} is encrypted; EMNIST's "
+                                                "gzip.zip is not: download it again")
+        f = stack.enter_context(z.open(info))
       except KeyError as e:
         raise SourceFormatError(self.archive, f"has no member {self.member}; is it EMNIST's "
                                               "gzip.zip?") from e

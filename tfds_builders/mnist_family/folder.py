@@ -54,10 +54,12 @@ from tfds_builders.mnist_family.idx_base import encode_pngs
 log = logging.getLogger("tfds_builders.folder")
 
 IDX_UNLABELED = 255
+# Matched against a whole file name (fullmatch); a subset may hold any character here, even a line
+# break, so that a name that is no split name is refused by name rather than silently skipped.
 _IDX_PATTERN = re.compile(
-    r"^(?P<subset>.+)-(?P<kind>images-idx3-ubyte|labels-idx1-ubyte|meta)(\.gz)?$")
-_CSV_PATTERN = re.compile(r"^mnist_(?P<subset>.+)\.csv$")
-_CSV_META_PATTERN = re.compile(r"^meta_(?P<subset>.+)\.csv$")
+    r"(?P<subset>.+)-(?P<kind>images-idx3-ubyte|labels-idx1-ubyte|meta)(\.gz)?", re.DOTALL)
+_CSV_PATTERN = re.compile(r"mnist_(?P<subset>.+)\.csv", re.DOTALL)
+_CSV_META_PATTERN = re.compile(r"meta_(?P<subset>.+)\.csv", re.DOTALL)
 # Datumaro writes its `test` subset under MNIST's own prefix (its meta file keeps `test`).
 _SUBSET_OF_PREFIX = {"t10k": "test"}
 
@@ -109,8 +111,6 @@ class _StoredFolder(tfds.dataset_builders.AdhocBuilder, skip_registration=True):
 # claiming more (an xz file of a few kilobytes can honestly decompress to gigabytes) is refused
 # before anything is read. `max_items=` raises it.
 MAX_ITEMS = 10_000_000
-# TFDS's own rule for split names (`tfds.load(split="name[:10%]")` parses them).
-_SPLIT_NAME = re.compile(r"^[\w-]+$")
 
 
 def _is_text(name: str) -> bool:
@@ -135,7 +135,7 @@ def _files(root_dir: pathlib.Path,
     raise SourceFormatError(root_dir, "permission denied: this process may not list this folder "
                             "(check its permissions and owner)") from e
   for path in entries:
-    match = pattern.match(path.name)
+    match = pattern.fullmatch(path.name)
     if not match or not path.is_file():
       continue
     if not _is_text(path.name):
@@ -143,7 +143,7 @@ def _files(root_dir: pathlib.Path,
                               f"({path.name!r}); its subset would be a split name, which must be "
                               "text: rename the file")
     subset = match.group("subset")
-    if not _SPLIT_NAME.match(subset):
+    if not dataset_meta.is_split_name(subset):
       raise SourceFormatError(path, f"the subset name {subset!r} cannot be a split name: TFDS "
                               "split names hold only letters, digits, '_' and '-'; rename the "
                               "file")

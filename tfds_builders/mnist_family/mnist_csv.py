@@ -19,7 +19,7 @@ from tfds_builders import builder_base
 from tfds_builders.errors import SourceFormatError
 from tfds_builders.formats import dataset_meta, idx, mnist_csv
 from tfds_builders.mnist_family.idx_base import encode_pngs
-from tfds_builders.sources import SourceFile, SourceGlob, matching_files
+from tfds_builders.sources import SourceFile, SourceGlob
 
 MIRRORS = ("https://pjreddie.com/media/files/",)
 # pjreddie publishes no digest of its CSVs, so a download is verified by a full parse and the
@@ -45,15 +45,12 @@ def _official_file(name: str) -> SourceFile:
                     max_size=_MAX_CSV_BYTES)
 
 
+# `\Z`, not `$`: `$` matches before a final line break too, and would read `mnist_a.csv\n` as
+# the split `a` (it is a near miss instead, named in the warning).
 SPLIT_FILES = SourceGlob(
-    pattern=r"^mnist_(?P<subset>[A-Za-z0-9_-]+)\.csv$", layout="mnist_<subset>.csv",
-    near=r"^mnist_.*\.csv$",
+    pattern=r"^mnist_(?P<subset>[A-Za-z0-9_-]+)\.csv\Z", layout="mnist_<subset>.csv",
+    near=r"(?s)^mnist_.*\.csv\Z",
     defaults=tuple(_official_file(name) for name in OFFICIAL_ROWS))
-
-
-def csv_splits(folder) -> dict:
-  """subset -> path for every `mnist_<subset>.csv` in a folder (Datumaro's layout)."""
-  return matching_files(folder, SPLIT_FILES)
 
 
 def generate_csv_examples(path, class_names, image_shape=(28, 28)):

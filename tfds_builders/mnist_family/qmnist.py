@@ -14,6 +14,7 @@ without asking for them.
 
 from __future__ import annotations
 
+import functools
 from typing import Tuple
 
 import numpy as np
@@ -22,6 +23,7 @@ import tensorflow_datasets as tfds
 from tfds_builders import builder_base
 from tfds_builders.errors import SourceFormatError
 from tfds_builders.formats import idx
+from tfds_builders.formats.compression import source_name
 from tfds_builders.mnist_family.idx_base import (MAX_SPLIT_ITEMS, MAX_SPLIT_ITEMS_WHY, encode_pngs,
                                                  split_files_instructions)
 from tfds_builders.sources import SourceFile
@@ -94,9 +96,9 @@ class Qmnist(builder_base.SourceFilesMixin, tfds.core.GeneratorBasedBuilder):
             "extended label columns: hsf_series (NIST HSF series 0, 1 or 4), writer_id, "
             "writer_digit_index (index of the digit among its writer's), nist_class_code (NIST "
             "SD19's class code: 30-39 for the digits 0-9), nist_index (global NIST index) and "
-            "duplicate (0, or for the three NIST digits that repeat another, that digit's nist_index; "
-            "only in the nist split). test10k is MNIST's test set, test50k the 50,000 lost "
-            "test digits."),
+            "duplicate (0, or for the three NIST digits that repeat another, that digit's "
+            "nist_index; only in the nist split). test10k is MNIST's test set, test50k the "
+            "50,000 lost test digits."),
         features=tfds.features.FeaturesDict(features),
         supervised_keys=("image", "label"),
         homepage="https://github.com/facebookresearch/qmnist",
@@ -130,17 +132,13 @@ class Qmnist(builder_base.SourceFilesMixin, tfds.core.GeneratorBasedBuilder):
         raise SourceFormatError(images_path, f"has {header.num_items} images; this split takes "
                                 f"the rows after the first {start}, so it would be empty")
 
-    def check_classes(labels):
-      classes = labels[:, 0]
-      bad = (classes < 0) | (classes > 9)
-      if bad.any():
-        i = int(np.argmax(bad))
-        raise SourceFormatError(labels_path, f"row {i}: class {int(classes[i])} is outside 0..9")
-
     row = 0
     for images, labels in idx.iter_idx_pair(
         images_path, labels_path, idx.MNIST_IMAGES, LABEL_ROWS, max_items=MAX_SPLIT_ITEMS,
-        max_items_why=MAX_SPLIT_ITEMS_WHY, check_headers=check_rows, check_labels=check_classes,
+        max_items_why=MAX_SPLIT_ITEMS_WHY, check_headers=check_rows,
+        # Column 0 (the class) of the whole N×8 table, read before any image.
+        check_labels=functools.partial(idx.check_labels, source_name=source_name(labels_path),
+                                       num_classes=self.info.features["label"].num_classes),
         batch_items=_BATCH):
       lo = max(start - row, 0)
       hi = len(images) if end is None else min(end - row, len(images))
