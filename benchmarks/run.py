@@ -729,7 +729,7 @@ def machine() -> List[str]:
 
 
 # Sections other scripts append to the report; rewriting the report keeps them.
-KEPT_SECTIONS = ("## ilsvrc2012/localization: the cost of the boxes",)
+KEPT_SECTIONS = ("## ilsvrc2012_localization: the cost of the boxes",)
 
 
 def _kept_sections(out: pathlib.Path) -> List[str]:

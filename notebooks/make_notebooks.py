@@ -179,7 +179,7 @@ try:
 except tfds_builders.errors.ManualDirError as e:
     print(e)'''),
         code('''\
-builder = tfds.builder("ilsvrc2012", data_dir=DATA_DIR)   # or "ilsvrc2012/raw256"
+builder = tfds.builder("ilsvrc2012", data_dir=DATA_DIR)   # or "ilsvrc2012_raw256"
 builder.download_and_prepare(download_config=tfds.download.DownloadConfig(manual_dir=MANUAL_DIR))
 print({split: info.num_examples for split, info in builder.info.splits.items()})'''),
         code('''\
@@ -189,15 +189,15 @@ for example in tfds.as_numpy(builder.as_dataset(split="validation").take(4)):
     print(example["file_name"].decode(), example["image"].shape, classes["wnid"][label],
           "-", readable_name(builder.info, label))
     print("    ", classes["gloss"][label][:100])'''),
-        md("## Bounding boxes: `ilsvrc2012/localization`\n\n"
+        md("## Bounding boxes: `ilsvrc2012_localization`\n\n"
            "Put the two box archives from the same download page beside the images, "
-           "`ILSVRC2012_bbox_train_v2.tar.gz` and `ILSVRC2012_bbox_val_v3.tgz`, and build the "
-           "`localization` config: the same examples plus `objects`, each image's boxes as "
+           "`ILSVRC2012_bbox_train_v2.tar.gz` and `ILSVRC2012_bbox_val_v3.tgz`, and build "
+           "`ilsvrc2012_localization`: the same examples plus `objects`, each image's boxes as "
            "normalised `(ymin, xmin, ymax, xmax)` with their labels (empty for the train images "
            "without a box XML). That is the layout `tf.image.sample_distorted_bounding_box` "
            "takes, so a box-aware random crop, the usual ImageNet training crop, is one call."),
         code('''\
-boxes = tfds.builder("ilsvrc2012/localization", data_dir=DATA_DIR)
+boxes = tfds.builder("ilsvrc2012_localization", data_dir=DATA_DIR)
 boxes.download_and_prepare(download_config=tfds.download.DownloadConfig(manual_dir=MANUAL_DIR))
 for example in tfds.as_numpy(boxes.as_dataset(split="validation", shuffle_files=False).take(3)):
     print(example["file_name"].decode(), [

@@ -117,7 +117,7 @@ def test_fixed_and_per_image_costs_from_two_sizes():
 
 def test_rewriting_the_report_keeps_the_boxes_section(tmp_path):
   out = tmp_path / "RESULTS.md"
-  boxes = "## ilsvrc2012/localization: the cost of the boxes\n\nextra 4%\n"
+  boxes = "## ilsvrc2012_localization: the cost of the boxes\n\nextra 4%\n"
   out.write_text("# old report\n\n## Targets\n\n- old\n\n" + boxes)
   assert run._kept_sections(out) == [boxes]
   out.write_text("# old report\n\n" + boxes + "\n## Later section\n\ntext\n")

@@ -130,15 +130,15 @@ def test_export_of_an_unknown_name_is_one_line_with_the_closest(tmp_path, capsys
   assert not (tmp_path / "out").exists()
 
 
-QMNIST_ALONE = "pass the builder name alone (e.g. 'qmnist'), not {!r}"
+NORB_ALONE = "pass the builder name alone (e.g. 'norb_small'), not {!r}"
 
 
-@pytest.mark.parametrize("name", ["qmnist/nist", "qmnist:1.0.0"])
+@pytest.mark.parametrize("name", ["norb_small/mono", "norb_small:1.0.0"])
 def test_demo_refuses_a_config_or_version_in_only(capsys, name):
   from tfds_builders.__main__ import main
   assert main(["demo", "--only", name]) == 2
   assert capsys.readouterr() == (
-      "", f"error: demo builds every config of a builder: {QMNIST_ALONE.format(name)}\n")
+      "", f"error: demo builds every config of a builder: {NORB_ALONE.format(name)}\n")
 
 
 @pytest.mark.parametrize("name,error", [
@@ -146,8 +146,8 @@ def test_demo_refuses_a_config_or_version_in_only(capsys, name):
              "--imports tfds_builders)"),
     ("mnsit_idx", "no dataset named 'mnsit_idx'; did you mean 'mnist_idx'? (tfds build finds this "
                   "package's datasets only with --imports tfds_builders)"),
-    ("qmnist/nist", "pictures picks the configs of each builder it renders: "
-                    + QMNIST_ALONE.format("qmnist/nist")),
+    ("norb_small/mono", "pictures picks the configs of each builder it renders: "
+                        + NORB_ALONE.format("norb_small/mono")),
 ])
 def test_pictures_of_an_unknown_name_is_one_line(tmp_path, capsys, name, error):
   from tfds_builders.__main__ import main

@@ -127,11 +127,11 @@ def build(name, data_dir, manual_dir, **config):
     # EMNIST's members are read from the zip in the bucket; QMNIST's nist files are xz with an
     # md5 only, and int32 label tables.
     ("emnist_idx/digits", {"train": 14, "test": 9}),
-    ("qmnist/nist", {"nist": 16}),
+    ("qmnist_nist", {"nist": 16}),
 ])
 def test_build_from_a_bucket_equals_the_build_from_a_local_folder(bucket, tmp_path, name, counts,
                                                                   no_outside_network):
-  folder = name.split("/")[0]
+  folder = tfds.builder_cls(name.split("/")[0]).sources_name()
   local = build(name, tmp_path / "local", DUMMY_DATA / folder)
   remote = build(name, tmp_path / "remote", f"{bucket}/{folder}")
   assert {s: i.num_examples for s, i in remote.info.splits.items()} == counts

@@ -7,6 +7,7 @@ import pathlib
 import re
 import subprocess
 import sys
+import textwrap
 
 import numpy as np
 import pytest
@@ -14,6 +15,7 @@ import tensorflow_datasets as tfds
 
 import tfds_builders  # noqa: F401
 from tfds_builders.__main__ import main
+from tfds_builders._stderr import StartupLineFilter
 from tfds_builders.builder_base import sample_sources_dir
 from conftest import DUMMY_DATA, REPO
 
@@ -34,7 +36,9 @@ def test_the_readme_demo_fits_one_screen_and_says_what_its_numbers_mean(tmp_path
                            str(data_dir)], cwd=REPO, env=env, capture_output=True, text=True,
                           timeout=600)
   assert result.returncode == 0, result.stderr[-3000:]
-  assert result.stderr == ""  # no TensorFlow banner, no TFDS warnings, no progress bars
+  # No TensorFlow start-up lines (the demo drops them on every CPU: see the tests below), no TFDS
+  # warnings, no progress bars.
+  assert result.stderr == ""
   lines = result.stdout.splitlines()
   # Every config of every builder, one line each, with the examples per split it built (as its
   # dataset_info.json on disk says) and how long that took.
@@ -69,6 +73,100 @@ def test_the_readme_demo_fits_one_screen_and_says_what_its_numbers_mean(tmp_path
       "lab notebooks",
   ]
   assert len(lines) == len(built) + 9 <= 40  # one screen
+
+
+# What TensorFlow 2.21 writes while it loads on an Intel Xeon with AVX-512 and AMX, whatever
+# TF_CPP_MIN_LOG_LEVEL says: the oneDNN notice, twice; and with TF_ENABLE_ONEDNN_OPTS=0 the
+# cpu_feature_guard notice instead, on two lines.
+INTEL_STARTUP = (
+    "WARNING: All log messages before absl::InitializeLog() is called are written to STDERR\n"
+    "I0000 00:00:1764925331.402519   48213 port.cc:153] oneDNN custom operations are on. You may "
+    "see slightly different numerical results due to floating-point round-off errors from "
+    "different computation orders. To turn them off, set the environment variable "
+    "`TF_ENABLE_ONEDNN_OPTS=0`.\n"
+    "WARNING: All log messages before absl::InitializeLog() is called are written to STDERR\n"
+    "I0000 00:00:1764925333.911208   48213 port.cc:153] oneDNN custom operations are on. You may "
+    "see slightly different numerical results due to floating-point round-off errors from "
+    "different computation orders. To turn them off, set the environment variable "
+    "`TF_ENABLE_ONEDNN_OPTS=0`.\n")
+INTEL_STARTUP_WITHOUT_ONEDNN = (
+    "WARNING: All log messages before absl::InitializeLog() is called are written to STDERR\n"
+    "I0000 00:00:1764925412.118904   48377 cpu_feature_guard.cc:227] This TensorFlow binary is "
+    "optimized to use available CPU instructions in performance-critical operations.\n"
+    "To enable the following instructions: AVX2 AVX512F AVX512_VNNI AVX512_BF16 AVX512_FP16 "
+    "AVX_VNNI AMX_TILE AMX_INT8 AMX_BF16 FMA, in other operations, rebuild TensorFlow with the "
+    "appropriate compiler flags.\n")
+# Lines to show: an error of TensorFlow's own, near misses of the start-up lines (another severity;
+# the instructions line alone), a traceback, and a last line with no line break.
+SHOWN = (
+    "E0000 00:00:1764925335.020117   48213 cpu_allocator_impl.cc:84] Allocation of 8589934592 "
+    "exceeds 10% of free system memory.\n"
+    "W0000 00:00:1764925333.911208   48213 port.cc:153] oneDNN custom operations are on. You may "
+    "see slightly different numerical results due to floating-point round-off errors from "
+    "different computation orders. To turn them off, set the environment variable "
+    "`TF_ENABLE_ONEDNN_OPTS=0`.\n"
+    "To enable the following instructions: AVX2 FMA, in other operations, rebuild TensorFlow with "
+    "the appropriate compiler flags.\n"
+    "Traceback (most recent call last):\n"
+    '  File "<string>", line 1, in <module>\n'
+    "OSError: [Errno 28] No space left on device\n"
+    "killed")
+
+
+def filtered(text: str, piece: int) -> str:
+  shown = []
+  line_filter = StartupLineFilter(shown.append)
+  data = text.encode()
+  for start in range(0, len(data), piece):
+    line_filter.feed(data[start:start + piece])
+  line_filter.close()
+  return b"".join(shown).decode()
+
+
+@pytest.mark.parametrize("piece", [1, 7, 4096])  # however the pipe cuts what was written
+def test_tensorflow_startup_lines_are_dropped_and_every_other_line_is_kept_as_written(piece):
+  assert filtered(INTEL_STARTUP + INTEL_STARTUP_WITHOUT_ONEDNN, piece) == ""
+  assert filtered(INTEL_STARTUP + SHOWN[:-6] + INTEL_STARTUP_WITHOUT_ONEDNN + SHOWN[-6:],
+                  piece) == SHOWN
+
+
+def test_the_command_line_drops_startup_lines_written_to_descriptor_2_by_any_writer():
+  # TensorFlow's C++ writes to descriptor 2 itself, unseen by sys.stderr: here os.write does, in
+  # this process and in one it starts; Python's own stderr goes the same way. After the block,
+  # stderr is the process's own again.
+  script = textwrap.dedent("""
+      import os, subprocess, sys
+      from tfds_builders._stderr import tensorflow_startup_lines_dropped
+      startup, shown, later = sys.argv[1:]
+      with tensorflow_startup_lines_dropped():
+        os.write(2, startup.encode())
+        subprocess.run([sys.executable, "-c", "import os, sys; os.write(2, sys.argv[1].encode())",
+                        shown[:-6]], check=True)
+        os.write(2, startup.encode())
+        sys.stderr.write(shown[-6:])
+      sys.stderr.write(later)
+  """)
+  startup, later = INTEL_STARTUP + INTEL_STARTUP_WITHOUT_ONEDNN, "\n" + INTEL_STARTUP_WITHOUT_ONEDNN
+  result = subprocess.run([sys.executable, "-c", script, startup, SHOWN, later], cwd=REPO,
+                          capture_output=True, text=True, timeout=60)
+  assert (result.returncode, result.stdout) == (0, "")
+  assert result.stderr == SHOWN + later
+
+
+def test_the_demo_drops_what_tensorflow_writes_while_it_loads_here_and_shows_its_error():
+  # At TF_CPP_MIN_LOG_LEVEL=0 TensorFlow writes its start-up lines on this CPU too (on one with
+  # AVX2 and FMA, cpu_feature_guard's), as it does on an Intel Xeon at any level: the demo drops
+  # what TensorFlow really writes, not only the lines above, and still shows its own error.
+  env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="0")
+  loaded = subprocess.run([sys.executable, "-c", "import tensorflow"], env=env, cwd=REPO,
+                          capture_output=True, text=True, timeout=300)
+  assert (loaded.returncode, filtered(loaded.stderr, 4096)) == (0, ""), loaded.stderr
+  result = subprocess.run([sys.executable, "-m", "tfds_builders", "demo", "--only", "mnsit_idx"],
+                          env=env, cwd=REPO, capture_output=True, text=True, timeout=300)
+  assert (result.returncode, result.stdout) == (2, "")
+  assert result.stderr == ("error: no dataset named 'mnsit_idx'; did you mean 'mnist_idx'? (tfds "
+                           "build finds this package's datasets only with --imports "
+                           "tfds_builders)\n")
 
 
 def test_demo_only_takes_this_packages_names_and_says_the_closest(capsys):

@@ -35,12 +35,33 @@ if getattr(sys, "argv", [])[:1] != ["-m"]:
   register_builders()
 
 
+def builder_classes():
+  """{name: builder class} of every builder this package registers, sorted by name.
+
+  Read from our own classes (every registered subclass of SourceFilesMixin defined in a
+  tfds_builders module), never from TFDS's list of all names: asking TFDS for each name's class
+  imports every official builder module, and one that is broken (TFDS 4.9.7's smart_buildings
+  raises ImportError) would stop whatever asked. A new builder module is found once its package's
+  __init__ imports it; nothing here lists names by hand.
+  """
+  register_builders()
+  from tensorflow_datasets.core import registered
+  from tfds_builders.builder_base import SourceFilesMixin
+
+  classes, pending = {}, [SourceFilesMixin]
+  while pending:
+    cls = pending.pop()
+    pending.extend(cls.__subclasses__())
+    # Bases made with skip_registration=True (IdxImageClassification, ...) are not in TFDS's
+    # registry; neither is a class a notebook re-defined under a name TFDS now maps to another.
+    # A dictionary look-up, not tfds.builder_cls: a name TFDS lacks would make it import every
+    # legacy builder module to look further.
+    if (cls.__module__.startswith("tfds_builders.")
+        and registered._DATASET_REGISTRY.get(getattr(cls, "name", None)) is cls):
+      classes[cls.name] = cls
+  return dict(sorted(classes.items()))
+
+
 def builder_names():
-  """The names of every builder this package registers, sorted."""
-  import tensorflow_datasets as tfds
-  names = []
-  for name in tfds.core.registered.list_imported_builders():
-    cls = tfds.core.registered.imported_builder_cls(name)
-    if cls.__module__.startswith("tfds_builders."):
-      names.append(name)
-  return sorted(names)
+  """The names of every builder this package registers, sorted (see builder_classes)."""
+  return list(builder_classes())

@@ -17,6 +17,8 @@ import tempfile
 import time
 import warnings
 
+from tfds_builders._stderr import tensorflow_startup_lines_dropped
+
 # Shown with every name TFDS does not know: `tfds build mnist_idx` without it fails with TFDS's own
 # "not found" message, which never says that a package's builders must be imported.
 IMPORTS_HINT = "tfds build finds this package's datasets only with --imports tfds_builders"
@@ -142,7 +144,7 @@ def build_all(data_dir: pathlib.Path, sources: pathlib.Path, names=None, out=pri
   for name in names or tfds_builders.builder_names():
     cls = tfds.builder_cls(name)
     configs = [c.name for c in cls.BUILDER_CONFIGS] or [None]
-    manual_dir = sources / name
+    manual_dir = sources / cls.sources_name()  # ilsvrc2012_raw256 reads ilsvrc2012's sources
     if not manual_dir.is_dir():
       raise SystemExit(f"no sample sources for {name} in {manual_dir}")
     for config in configs:
@@ -294,6 +296,30 @@ def pictures_command(args) -> int:
   return 0
 
 
+def verify_command(args) -> int:
+  """Reads a built dataset end to end (see tfds_builders/verify.py): 0 whole, 1 damaged, 2 when
+  there is no such dataset (or manual dir)."""
+  error = dataset_name_error(args.name)
+  if error is None and args.manual_dir and not args.sources:
+    error = "--manual_dir is read only with --sources"
+  if error is None and args.sources and not args.manual_dir:
+    error = "--sources needs --manual_dir (the folder of source files to check)"
+  if error:
+    print(f"error: {error}", file=sys.stderr)
+    return 2
+  from tfds_builders.errors import ManualDirError
+  from tfds_builders.verify import DatasetNotFound, verify, verify_sources
+  with quiet_tensorflow():
+    try:
+      status = verify(args.name, args.data_dir)
+      if args.sources:
+        status = max(status, verify_sources(args.name, args.manual_dir))
+    except (DatasetNotFound, ManualDirError) as e:
+      print(f"error: {e}", file=sys.stderr)
+      return 2
+  return status
+
+
 def main(argv=None) -> int:
   parser = argparse.ArgumentParser(prog="python -m tfds_builders")
   commands = parser.add_subparsers(dest="command", required=True)
@@ -318,16 +344,28 @@ def main(argv=None) -> int:
   p.add_argument("--out", default="docs/images")
   p.add_argument("--only", nargs="*", help="only these builders")
   p.set_defaults(func=pictures_command)
+  p = commands.add_parser("verify", help="read a built dataset end to end: every shard present, "
+                          "every record's CRC, the counts, every example decodes")
+  p.add_argument("name", help="dataset name, with /config and :version if any")
+  p.add_argument("--data_dir", help="where the dataset was built (TFDS's default otherwise); "
+                 "gs:// works too")
+  p.add_argument("--sources", action="store_true", help="also check the source files in "
+                 "--manual_dir against the registered sizes and sha256")
+  p.add_argument("--manual_dir", help="the folder of source files --sources checks")
+  p.set_defaults(func=verify_command)
   args = parser.parse_args(argv)
   # Past --help: every subcommand needs the builders registered, which `python -m tfds_builders`
   # skipped when it imported the package (see tfds_builders/__init__.py).
   os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before TensorFlow loads: no C++ INFO lines
-  try:
-    register_builders()
-  except ImportError as e:  # TensorFlow or TFDS not installed
-    print(f"error: {e}", file=sys.stderr)
-    return 2
-  return args.func(args)
+  # Some lines TensorFlow writes while it loads ignore TF_CPP_MIN_LOG_LEVEL (the oneDNN notice on
+  # Intel CPUs): those exact lines are dropped, and whatever else reaches stderr is shown.
+  with tensorflow_startup_lines_dropped():
+    try:
+      register_builders()
+    except ImportError as e:  # TensorFlow or TFDS not installed
+      print(f"error: {e}", file=sys.stderr)
+      return 2
+    return args.func(args)
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@ import os
 import pathlib
 import shutil
 import time
-from typing import Mapping, Optional, Sequence
+from typing import ClassVar, Mapping, Optional, Sequence
 
 import tensorflow_datasets as tfds
 
@@ -48,6 +48,15 @@ class SourceFilesMixin:
   `tfds.builder("mnist_idx", mirrors=["https://my.host/mnist/"])`.
   """
 
+  # Builders that read the same sources (ilsvrc2012, ilsvrc2012_raw256 and
+  # ilsvrc2012_localization; qmnist and qmnist_nist) name one set: one folder in the manual and
+  # download dirs, one checksums table, one mirror variable, one folder of sample sources.
+  SOURCES_NAME: ClassVar[Optional[str]] = None
+
+  @classmethod
+  def sources_name(cls) -> str:
+    return cls.SOURCES_NAME or cls.name
+
   def __init__(self, *, mirrors: Optional[Sequence[str]] = None, **kwargs):
     if isinstance(mirrors, str):
       mirrors = [mirrors]
@@ -60,7 +69,7 @@ class SourceFilesMixin:
   def _checksums_path(cls):
     # TFDS reads (and with --register_checksums, first touches) the builder's table here; ours is
     # checksums/<builder>.tsv, in TFDS's own format, rather than a file beside the code.
-    return download.checksums_path(cls.name)
+    return download.checksums_path(cls.sources_name())
 
   def download_and_prepare(self, **kwargs):
     # One build of a dataset version at a time in a data dir: a second one waits, then finds the
@@ -93,7 +102,7 @@ class SourceFilesMixin:
       # default <data_dir>/downloads/manual when nobody created it.
       manual_dir = getattr(dl_manager, "_manual_dir", None)
     return sources.Resolver(
-        self.name, manual_dir, dl_manager.download_dir,
+        self.sources_name(), manual_dir, dl_manager.download_dir,
         manual_dir_given=config.manual_dir is not None, mirrors=self._user_mirrors,
         force_redownload=config.download_mode == tfds.download.GenerateMode.FORCE_REDOWNLOAD,
         register_checksums=config.register_checksums,

@@ -1,8 +1,8 @@
 """Sample grids of every dataset, rendered from the bundled sample sources.
 
 `python -m tfds_builders pictures --out docs/images` writes `<builder>.png` (the first examples of
-the first split, in the dataset's stored order) for every builder's default config, and
-`<builder>_<config>.png` for the configs of BOX_CONFIGS with each image's boxes drawn. The grids use
+the first split, in the dataset's stored order) for every builder's default config, with each
+image's boxes drawn where examples carry `objects`. The grids use
 only numpy and the package's own PNG encoder, so the same code and sources give the same bytes, and
 a test checks that the committed pictures are what the code renders now.
 """
@@ -21,8 +21,6 @@ TILE = 96
 COLUMNS = 8
 ROWS = 2
 GAP = 4
-# Configs whose examples carry `objects` boxes: rendered too, with the boxes outlined.
-BOX_CONFIGS = ("ilsvrc2012/localization",)
 BOX_COLOUR = (255, 255, 0)
 
 
@@ -90,12 +88,12 @@ def render_all(out_dir: pathlib.Path, sources: pathlib.Path = None, names=None) 
   written = {}
   names = names or tfds_builders.builder_names()
   with tempfile.TemporaryDirectory() as data_dir:
-    for name in [*names, *(c for c in BOX_CONFIGS if c.split("/")[0] in names)]:
+    for name in names:
       builder = tfds.builder(name, data_dir=data_dir)
       builder.download_and_prepare(download_config=tfds.download.DownloadConfig(
-          manual_dir=sources / name.split("/")[0]))
+          manual_dir=sources / builder.sources_name()))
       canvas = grid(sample_images(builder, COLUMNS * ROWS))
-      path = out_dir / f"{name.replace('/', '_')}.png"
+      path = out_dir / f"{name}.png"
       path.write_bytes(PngEncoder(*canvas.shape, level=9).encode(canvas))
       written[name] = str(path)
   return written

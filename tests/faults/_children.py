@@ -1,14 +1,11 @@
-"""What the fault tests share: a fresh Python process whose peak RSS is its own, and a folder every
-user can reach (for the tests that drop to another user)."""
+"""What the fault tests share: a fresh Python process whose peak RSS is its own, and a first step
+for a child that must meet files it may not read even when the tests run as root."""
 
-import contextlib
 import json
 import os
-import pathlib
-import shutil
 import subprocess
 import sys
-import tempfile
+import textwrap
 
 from conftest import REPO
 
@@ -27,15 +24,27 @@ def run_fresh(script: str, *args: str) -> dict:
   return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-@contextlib.contextmanager
-def reachable_folder():
-  """A folder every user can reach (pytest's own tmp folders are private to their owner); whatever
-  a test locked in it is unlocked again to be removed."""
-  folder = pathlib.Path(tempfile.mkdtemp(prefix="tfds_builders_perm_"))
-  try:
-    os.chmod(folder, 0o755)
-    yield folder
-  finally:
-    for path in folder.rglob("*"):
-      os.chmod(path, 0o755 if path.is_dir() else 0o644)
-    shutil.rmtree(folder)
+# Root reads every file whatever its mode: a child that must meet a file it may not read gives up
+# CAP_DAC_OVERRIDE and CAP_DAC_READ_SEARCH as its first step. It stays root rather than becoming
+# `nobody`: a clone in a private folder (/root, `mktemp -d`), its venv and Python itself may lie
+# where only root may enter, and as their owner root still enters them by their modes. Linux keeps
+# capabilities per thread, so this runs before any import starts a thread (TensorFlow starts many).
+MODES_APPLY_TO_ROOT_TOO = textwrap.dedent("""
+    import ctypes, os, sys
+    if sys.platform == "linux":
+      class CapHeader(ctypes.Structure):
+        _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
+      class CapData(ctypes.Structure):
+        _fields_ = [("effective", ctypes.c_uint32), ("permitted", ctypes.c_uint32),
+                    ("inheritable", ctypes.c_uint32)]
+      libc = ctypes.CDLL(None, use_errno=True)
+      header, sets = CapHeader(0x20080522, 0), (CapData * 2)()  # _LINUX_CAPABILITY_VERSION_3
+      if libc.capget(ctypes.byref(header), sets) != 0:
+        raise OSError(ctypes.get_errno(), "capget")
+      kept = ~((1 << 1) | (1 << 2)) & 0xFFFFFFFF  # CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH
+      sets[0].effective &= kept; sets[0].permitted &= kept; sets[0].inheritable &= kept
+      if libc.capset(ctypes.byref(header), sets) != 0:
+        raise OSError(ctypes.get_errno(), "capset")
+    elif os.geteuid() == 0:
+      sys.exit("as root, only on Linux can a process give up reading every file: run as a user")
+""")

@@ -27,7 +27,7 @@ import tensorflow_datasets as tfds
 
 import tfds_builders  # noqa: F401  (registers the builders)
 from conftest import DUMMY_DATA, REPO
-from faults._children import reachable_folder, run_fresh
+from faults._children import MODES_APPLY_TO_ROOT_TOO, run_fresh
 from faults.test_catalogue import refused
 from tfds_builders.errors import ManualDirError, SourceFormatError
 from tfds_builders.formats import dataset_meta
@@ -263,7 +263,7 @@ def test_an_xz_honestly_holding_2_6_gb_is_refused_by_what_the_dataset_can_hold(t
   images.write_bytes(xz_of(idx_header(0x08, count, 28, 28), count * 784))
   labels.write_bytes(xz_of(idx_header(0x0C, count, 8), count * 32))
   assert len(images.read_bytes()) < 500_000
-  error, grew_mb = build_in_child("qmnist/nist", manual, tmp_path / "data")
+  error, grew_mb = build_in_child("qmnist_nist", manual, tmp_path / "data")
   assert error == (f"SourceFormatError: {images}: the header claims {count} images; "
                    f"{MAX_SPLIT_ITEMS_WHY}")
   assert grew_mb < RSS_BOUND_MB
@@ -510,43 +510,23 @@ def test_a_class_list_larger_than_any_is_refused_before_it_is_read(tmp_path):
 
 # ---------------------------------------------------------------- permissions
 
-@pytest.fixture
-def reachable_dir():
-  with reachable_folder() as folder:
-    yield folder
-
-
-def test_sources_the_process_may_not_read_are_named(reachable_dir):
-  manual = mnist_copy(reachable_dir)
-  idx_dir = reachable_dir / "idx"
+def test_sources_the_process_may_not_read_are_named(tmp_path):
+  manual = mnist_copy(tmp_path)
+  idx_dir = tmp_path / "idx"
   shutil.copytree(DUMMY_DATA / "idx_folder", idx_dir, ignore=shutil.ignore_patterns("generate.py"))
-  csv_dir = reachable_dir / "csv"
+  csv_dir = tmp_path / "csv"
   shutil.copytree(DUMMY_DATA / "csv_folder", csv_dir, ignore=shutil.ignore_patterns("generate.py"))
-  locked = reachable_dir / "locked"
+  locked = tmp_path / "locked"
   shutil.copytree(DUMMY_DATA / "csv_folder", locked, ignore=shutil.ignore_patterns("generate.py"))
-  data_dir = reachable_dir / "data"
-  data_dir.mkdir(mode=0o777)
-  os.chmod(data_dir, 0o777)
-  for path in reachable_dir.rglob("*"):
-    os.chmod(path, 0o777 if path.is_dir() else 0o644)
+  data_dir = tmp_path / "data"
   for path in (manual / "t10k-labels-idx1-ubyte.gz", idx_dir / "dataset_meta.json",
                csv_dir / "mnist_test.csv"):
     os.chmod(path, 0o000)
   os.chmod(locked, 0o000)
-  # Root reads every file whatever its mode: the reader drops to `nobody` when run as root, after
-  # a first run of each reader on readable sources (nobody may not read the Python installation
-  # under /root, so everything must be imported before).
-  script = textwrap.dedent(f"""
-      import os
+  script = MODES_APPLY_TO_ROOT_TOO + textwrap.dedent(f"""
       import tensorflow_datasets as tfds
       import tfds_builders
       from tfds_builders.mnist_family import CsvFolder, IdxFolder
-      tfds.builder("mnist_idx", data_dir={str(reachable_dir / 'warm')!r}).download_and_prepare(
-          download_config=tfds.download.DownloadConfig(manual_dir={str(MNIST)!r}))
-      IdxFolder({str(DUMMY_DATA / 'idx_folder')!r})
-      CsvFolder({str(DUMMY_DATA / 'csv_folder')!r})
-      if os.geteuid() == 0:
-        os.setgid(65534); os.setuid(65534)
       for run in (
           lambda: tfds.builder("mnist_idx", data_dir={str(data_dir)!r}).download_and_prepare(
               download_config=tfds.download.DownloadConfig(manual_dir={str(manual)!r})),
@@ -560,8 +540,7 @@ def test_sources_the_process_may_not_read_are_named(reachable_dir):
           print(type(e).__name__ + ": " + str(e))
   """)
   out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                       timeout=600, cwd=REPO, env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3",
-                                                       HOME=str(reachable_dir)))
+                       timeout=600, cwd=REPO, env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"))
   denied = ("permission denied: this process may not read it (check the file's permissions and "
             "owner)")
   assert out.stdout.splitlines()[-4:] == [

@@ -29,8 +29,8 @@ TREE = ("train", "val", "test", "ILSVRC2012_devkit_t12")
 NAMES = tfds.features.ClassLabel(names_file=classes.labels_file())
 
 
-def build(manual_dir, data_dir, config="default", **download_kwargs):
-  builder = tfds.builder(f"ilsvrc2012/{config}", data_dir=data_dir)
+def build(manual_dir, data_dir, name="ilsvrc2012", **download_kwargs):
+  builder = tfds.builder(name, data_dir=data_dir)
   builder.download_and_prepare(download_config=tfds.download.DownloadConfig(
       manual_dir=os.fspath(manual_dir), **download_kwargs))
   return builder
@@ -115,7 +115,7 @@ def test_images_pass_through_except_the_fixes_found_by_bytes(built):
 
 
 def test_raw256_resizes_the_shorter_side_to_256_keeping_the_aspect(built, tmp_path):
-  resized = build(SOURCES, tmp_path, config="raw256")
+  resized = build(SOURCES, tmp_path, name="ilsvrc2012_raw256")
   originals = examples(built, "train")
   got = examples(resized, "train")
   assert got.keys() == originals.keys()

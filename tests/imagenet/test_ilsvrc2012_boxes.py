@@ -1,6 +1,6 @@
-"""ilsvrc2012/localization: `default`'s examples plus `objects`, every box equal to the XML it came
+"""ilsvrc2012_localization: `ilsvrc2012`'s examples plus `objects`, every box equal to the XML it came
 from (archives, extracted folders, Beam workers), the summary line of each split, the box archives
-required by this config only, and bad XML stopping the build with the member named."""
+required by this builder only, and bad XML stopping the build with the member named."""
 
 import gzip
 import logging
@@ -48,7 +48,7 @@ class _Lines(logging.Handler):
     self.records.append(record)
 
 
-def build_logging(manual_dir, data_dir, config="localization", **kwargs):
+def build_logging(manual_dir, data_dir, name="ilsvrc2012_localization", **kwargs):
   """The build and the (level, message) of each box summary line it logged."""
   handler = _Lines()
   logger = logging.getLogger("tfds_builders")
@@ -56,7 +56,7 @@ def build_logging(manual_dir, data_dir, config="localization", **kwargs):
   logger.addHandler(handler)
   logger.setLevel(logging.DEBUG)
   try:
-    builder = build(manual_dir, data_dir, config, **kwargs)
+    builder = build(manual_dir, data_dir, name, **kwargs)
   finally:
     logger.removeHandler(handler)
     logger.setLevel(level)
@@ -66,7 +66,7 @@ def build_logging(manual_dir, data_dir, config="localization", **kwargs):
 
 @pytest.fixture(scope="module")
 def localization(tmp_path_factory):
-  return build_logging(SOURCES, tmp_path_factory.mktemp("localization"))
+  return build_logging(SOURCES, tmp_path_factory.mktemp("ilsvrc2012_localization"))
 
 
 @pytest.fixture(scope="module")
@@ -143,7 +143,7 @@ def test_the_box_archives_are_required_for_localization_only(tmp_path):
   manual = manual_dir_with(tmp_path, "ILSVRC2012_img_train.tar", "ILSVRC2012_img_val.tar",
                            "ILSVRC2012_bbox_val_v3.tgz")
   with pytest.raises(ManualDirError) as e:
-    build(manual, tmp_path / "data", "localization")
+    build(manual, tmp_path / "data", "ilsvrc2012_localization")
   d = manual
   assert str(e.value) == f"""\
 ilsvrc2012: input files are missing or misnamed in {d}.
@@ -163,16 +163,16 @@ Looked for:
 {d}/ILSVRC2012_bbox_val_v3.tgz
 Found instead:
   nothing that looks like one of these files
-How to fix: the localization config needs the box archive of every split it builds: \
+How to fix: ilsvrc2012_localization needs the box archive of every split it builds: \
 ILSVRC2012_bbox_train_v2.tar.gz for train (from https://image-net.org/download-images, beside \
 the images, with exactly the names above; extracted into a folder of the archive's name works \
-too). Build ilsvrc2012/default for the images without boxes."""
-  # The same folder builds `default`, which never reads the box archives.
+too). Build ilsvrc2012 for the images without boxes."""
+  # The same folder builds `ilsvrc2012`, which never reads the box archives.
   assert {s: i.num_examples for s, i in build(manual, tmp_path / "default").info.splits.items()
           } == {"train": 21, "validation": 7}
   # A split without images needs no boxes: validation alone builds.
   (manual / "ILSVRC2012_img_train.tar").unlink()
-  alone = build(manual, tmp_path / "alone", "localization")
+  alone = build(manual, tmp_path / "alone", "ilsvrc2012_localization")
   assert {s: i.num_examples for s, i in alone.info.splits.items()} == {"validation": 7}
 
 
@@ -181,7 +181,7 @@ def test_default_does_not_read_the_box_archives(tmp_path):
   (manual / "ILSVRC2012_bbox_val_v3.tgz").write_bytes(b"damaged" * 100)
   assert build(manual, tmp_path / "default").info.splits["validation"].num_examples == 7
   with pytest.raises(SourceFormatError) as e:
-    build(manual, tmp_path / "localization", "localization")
+    build(manual, tmp_path / "localization", "ilsvrc2012_localization")
   assert str(e.value) == (f"{manual / 'ILSVRC2012_bbox_val_v3.tgz'}: is not a readable tar or "
                           "tar.gz archive (invalid header)")
 
@@ -211,7 +211,7 @@ def test_bad_xml_stops_the_build_naming_the_member(tmp_path):
   val_boxes_with(manual, lambda path, text: text.replace("<xmax>10<", "<xmax>ten<")
                  if path.endswith("_00000003.xml") else text)
   with pytest.raises(SourceFormatError) as e:
-    build(manual, tmp_path / "data", "localization")
+    build(manual, tmp_path / "data", "ilsvrc2012_localization")
   assert str(e.value) == (f"{manual / 'ILSVRC2012_bbox_val_v3.tgz'}:val/"
                           "ILSVRC2012_val_00000003.xml: object 1 <bndbox><xmax> is 'ten', not a "
                           "number")
@@ -275,7 +275,7 @@ def test_beam_workers_give_the_plain_run_each_unit_carrying_its_own_boxes(locali
                       lambda units, *args: units_of.append(units) or original(units, *args))
   options = beam.options.pipeline_options.PipelineOptions(
       ["--direct_running_mode=multi_processing", "--direct_num_workers=2"])
-  beamed = build(SOURCES, tmp_path / "beam", "localization", beam_options=options)
+  beamed = build(SOURCES, tmp_path / "beam", "ilsvrc2012_localization", beam_options=options)
   assert [len(units) for units in units_of] == [7, 1, 1]
   train_stems = sorted(xmls_in(TRAIN_BOXES))
   for unit in units_of[0]:

@@ -1,4 +1,4 @@
-"""ilsvrc2012/localization from `gs://`: the box archives are found by the same resolver and
+"""ilsvrc2012_localization from `gs://`: the box archives are found by the same resolver and
 streamed from the bucket like the images, and the dataset equals the build from a local folder
 (on the local GCS emulator of tests/test_cloud_paths.py)."""
 
@@ -23,8 +23,8 @@ def examples(builder):
 
 def test_localization_from_a_bucket_equals_the_local_build(bucket, tmp_path,  # noqa: F811
                                                            no_outside_network):  # noqa: F811
-  local = build("ilsvrc2012/localization", tmp_path / "local", DUMMY_DATA / "ilsvrc2012")
-  remote = build("ilsvrc2012/localization", tmp_path / "remote", f"{bucket}/ilsvrc2012")
+  local = build("ilsvrc2012_localization", tmp_path / "local", DUMMY_DATA / "ilsvrc2012")
+  remote = build("ilsvrc2012_localization", tmp_path / "remote", f"{bucket}/ilsvrc2012")
   assert {s: i.num_examples for s, i in remote.info.splits.items()} == {
       "train": 21, "validation": 7, "test": 4}
   ours = examples(remote)

@@ -1,5 +1,5 @@
-"""ilsvrc2012 through TFDS's builder test: every config, from the archives and from the extracted
-tree (the generated dummy data)."""
+"""ilsvrc2012, ilsvrc2012_raw256 and ilsvrc2012_localization through TFDS's builder test, from the
+archives and from the extracted tree (the generated dummy data)."""
 
 import atexit
 import os
@@ -9,7 +9,8 @@ import tempfile
 import tfds_builders  # noqa: F401  (registers the builders)
 from conftest import DUMMY_DATA
 from support import builder_testing
-from tfds_builders.imagenet.ilsvrc2012 import Ilsvrc2012
+from tfds_builders.imagenet.ilsvrc2012 import (Ilsvrc2012, Ilsvrc2012Localization,
+                                                 Ilsvrc2012Raw256)
 
 SOURCES = DUMMY_DATA / "ilsvrc2012"
 SPLITS = {"train": 21, "validation": 7, "test": 4}
@@ -26,13 +27,23 @@ class Ilsvrc2012ArchivesTest(builder_testing.BuilderTestCase):
   DATASET_CLASS = Ilsvrc2012
   EXAMPLE_DIR = str(SOURCES)
   SPLITS = SPLITS
-  BUILDER_CONFIG_NAMES_TO_TEST = ["default", "raw256", "localization"]
   SKIP_CHECKSUMS = True  # manual files only; sizes are checked against checksums/ilsvrc2012.tsv
+
+
+class Ilsvrc2012Raw256ArchivesTest(Ilsvrc2012ArchivesTest):
+  DATASET_CLASS = Ilsvrc2012Raw256
+
+
+class Ilsvrc2012LocalizationArchivesTest(Ilsvrc2012ArchivesTest):
+  DATASET_CLASS = Ilsvrc2012Localization
 
 
 class Ilsvrc2012ExtractedTreeTest(builder_testing.BuilderTestCase):
   DATASET_CLASS = Ilsvrc2012
   EXAMPLE_DIR = TREE_DIR
   SPLITS = SPLITS
-  BUILDER_CONFIG_NAMES_TO_TEST = ["default", "localization"]
   SKIP_CHECKSUMS = True
+
+
+class Ilsvrc2012LocalizationExtractedTreeTest(Ilsvrc2012ExtractedTreeTest):
+  DATASET_CLASS = Ilsvrc2012Localization

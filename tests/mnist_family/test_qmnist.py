@@ -1,4 +1,4 @@
-"""qmnist: both configs on the generated files, every extended column, test10k/test50k, md5."""
+"""qmnist and qmnist_nist on the generated files, every extended column, test10k/test50k, md5."""
 
 import hashlib
 import lzma
@@ -13,7 +13,7 @@ from tfds_builders.sources import Resolver, SourceFile
 from tfds_builders.errors import DownloadError, SourceFormatError
 from tfds_builders.formats.idx import read_idx
 from tfds_builders.mnist_family import qmnist
-from tfds_builders.mnist_family.qmnist import Qmnist
+from tfds_builders.mnist_family.qmnist import Qmnist, QmnistNist
 from conftest import DUMMY_DATA
 from support import builder_testing
 
@@ -23,22 +23,20 @@ SOURCES = DUMMY_DATA / "qmnist"
 class QmnistDefaultTest(builder_testing.BuilderTestCase):
   DATASET_CLASS = Qmnist
   EXAMPLE_DIR = str(SOURCES)
-  BUILDER_CONFIG_NAMES_TO_TEST = ["default"]
   SPLITS = {"train": 24, "test": 10_010, "test10k": 10_000, "test50k": 10}
   OVERLAPPING_SPLITS = ["test", "test10k", "test50k"]
   SKIP_CHECKSUMS = True
 
 
 class QmnistNistTest(builder_testing.BuilderTestCase):
-  DATASET_CLASS = Qmnist
+  DATASET_CLASS = QmnistNist
   EXAMPLE_DIR = str(SOURCES)
-  BUILDER_CONFIG_NAMES_TO_TEST = ["nist"]
   SPLITS = {"nist": 16}
   SKIP_CHECKSUMS = True
 
 
-def build(config, tmp_path, manual_dir=SOURCES):
-  builder = tfds.builder(f"qmnist/{config}", data_dir=tmp_path / "data")
+def build(name, tmp_path, manual_dir=SOURCES):
+  builder = tfds.builder(name, data_dir=tmp_path / "data")
   builder.download_and_prepare(download_config=tfds.download.DownloadConfig(
       manual_dir=manual_dir))
   return builder
@@ -68,7 +66,7 @@ def test_features_are_the_label_and_every_extended_column():
 
 
 def test_every_row_and_column_equals_the_source(tmp_path, no_network):
-  builder = build("default", tmp_path)
+  builder = build("qmnist", tmp_path)
   train_images = read_idx(SOURCES / "qmnist-train-images-idx3-ubyte.gz")
   train_labels = read_idx(SOURCES / "qmnist-train-labels-idx2-int.gz")
   assert train_labels.shape == (24, 8) and train_labels.dtype == np.int32
@@ -89,12 +87,12 @@ def test_every_row_and_column_equals_the_source(tmp_path, no_network):
             if ex["duplicate"]] == [], split
 
 
-def test_nist_config_reads_the_xz_files_and_nothing_else(tmp_path, no_network):
+def test_qmnist_nist_reads_the_xz_files_and_nothing_else(tmp_path, no_network):
   manual = tmp_path / "manual"
   manual.mkdir()
   for name in ("xnist-images-idx3-ubyte.xz", "xnist-labels-idx2-int.xz"):
     (manual / name).write_bytes((SOURCES / name).read_bytes())
-  builder = build("nist", tmp_path, manual_dir=manual)
+  builder = build("qmnist_nist", tmp_path, manual_dir=manual)
   assert list(builder.info.splits.keys()) == ["nist"]
   images = read_idx(SOURCES / "xnist-images-idx3-ubyte.xz")
   labels = read_idx(SOURCES / "xnist-labels-idx2-int.xz")
@@ -203,7 +201,7 @@ def test_nist_class_code_is_30_to_39_as_in_the_qmnist_files():
   assert "nist_class_code (NIST SD19's class code: 30-39 for the digits 0-9)" in description
 
 
-def test_nist_config_on_hand_packed_files_in_qmnist_s_layout(tmp_path, no_network):
+def test_qmnist_nist_on_hand_packed_files_in_qmnist_s_layout(tmp_path, no_network):
   # QMNIST's own layout, packed byte by byte: labels idx2-int (magic 0x00000C02, N, 8, then
   # big-endian int32 rows), images idx3-ubyte (magic 0x00000803, N, 28, 28, then row-major bytes).
   rows = [  # class, hsf, writer, digit of writer, NIST class code, NIST index, duplicate, unused
@@ -222,7 +220,7 @@ def test_nist_config_on_hand_packed_files_in_qmnist_s_layout(tmp_path, no_networ
   manual.mkdir()
   (manual / "xnist-labels-idx2-int.xz").write_bytes(lzma.compress(labels))
   (manual / "xnist-images-idx3-ubyte.xz").write_bytes(lzma.compress(images))
-  nist = by_nist_index(build("nist", tmp_path, manual_dir=manual), "nist")
+  nist = by_nist_index(build("qmnist_nist", tmp_path, manual_dir=manual), "nist")
   assert {index: {name: int(value) for name, value in ex.items() if name != "image"}
           for index, ex in nist.items()} == {
       1_000: {"label": 3, "hsf_series": 0, "writer_id": 12, "writer_digit_index": 5,

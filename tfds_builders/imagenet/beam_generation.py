@@ -5,7 +5,7 @@ never need apache-beam. Workers run `planning.examples_of`, a module-level funct
 picklable units (paths, offsets and labels; no open files), and open the archives themselves:
 the archives must be readable at the same path from every worker.
 
-With boxes (the localization config) each unit carries its own images' boxes, and each worker
+With boxes (ilsvrc2012_localization) each unit carries its own images' boxes, and each worker
 also emits what it counted (`planning.BoxTally`); the tallies are merged into the split's one
 summary line, logged by the worker that merges them.
 """

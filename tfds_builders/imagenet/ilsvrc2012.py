@@ -1,19 +1,24 @@
 """`ilsvrc2012`: ImageNet ILSVRC2012 from the archives the user downloaded, a drop-in for
-`imagenet2012` (same features, labels and keys) that streams, checks and names its inputs.
+`imagenet2012` (same features, labels and keys) that streams, checks and names its inputs;
+`ilsvrc2012_raw256` (the same images resized) and `ilsvrc2012_localization` (plus boxes).
+
+The three are builders, not configs of one: `tfds build NAME` builds every config of a bare name,
+so configs would make `tfds build ilsvrc2012` write ImageNet three times and then stop at the box
+archives most users do not have. TFDS's own variants of ImageNet are separate builders too
+(`imagenet2012_real`, `imagenet_resized`).
 
 The builder is a table of inputs plus `_info`, `_split_generators` and `_generate_examples`; the
 work is planned as picklable units (`planning`), run in this process or, when the user passes
 Beam options, on Beam workers (`beam_generation`), with the same examples, keys included.
 
-The `localization` config adds each image's bounding boxes (`objects`) from the two box archives
-(`BOX_INPUTS`), which only that config reads.
+`ilsvrc2012_localization` adds each image's bounding boxes (`objects`) from the two box archives
+(`BOX_INPUTS`), which only that builder reads.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import logging
-from typing import List, Optional
+from typing import ClassVar, List, Optional
 
 import tensorflow_datasets as tfds
 
@@ -69,19 +74,10 @@ RAW256_QUALITY = planning.RAW256_QUALITY
 
 def how_to_fix_boxes(missing) -> str:
   needed = ", ".join(f"{BOX_INPUTS[BOXES_OF[split]].names[0]} for {split}" for split in missing)
-  return (f"the localization config needs the box archive of every split it builds: {needed} "
+  return (f"ilsvrc2012_localization needs the box archive of every split it builds: {needed} "
           f"(from {DOWNLOAD_PAGE}, beside the images, with exactly the names above; extracted "
-          "into a folder of the archive's name works too). Build ilsvrc2012/default for the "
-          "images without boxes.")
-
-
-@dataclasses.dataclass
-class Ilsvrc2012Config(tfds.core.BuilderConfig):
-  """`shorter_side`: resize so the shorter side has this many pixels (None keeps the originals).
-  `with_boxes`: add `objects` (bounding boxes and their labels) from the box archives."""
-  shorter_side: Optional[int] = None
-  jpeg_quality: int = RAW256_QUALITY
-  with_boxes: bool = False
+          "into a folder of the archive's name works too). Build ilsvrc2012 for the images "
+          "without boxes.")
 
 
 def describe_manual_dir(manual_dir) -> str:
@@ -92,27 +88,21 @@ def describe_manual_dir(manual_dir) -> str:
   return "\n".join(f"{key}: {found[key].name if found[key] else 'not found'}" for key in table)
 
 
-class Ilsvrc2012(builder_base.SourceFilesMixin, tfds.core.GeneratorBasedBuilder):
-  """ImageNet ILSVRC2012 classification from the manually downloaded archives."""
+class _Ilsvrc2012Base(builder_base.SourceFilesMixin, tfds.core.GeneratorBasedBuilder,
+                     skip_registration=True):
+  """ImageNet ILSVRC2012 classification from the manually downloaded archives.
 
+  Subclasses set how images are stored (`SHORTER_SIDE`: resize so the shorter side has this many
+  pixels, None keeps the originals) and whether `objects` (bounding boxes and their labels) are
+  added from the box archives (`WITH_BOXES`).
+  """
+
+  SOURCES_NAME = "ilsvrc2012"
+  SHORTER_SIDE: ClassVar[Optional[int]] = None
+  JPEG_QUALITY: ClassVar[int] = RAW256_QUALITY
+  WITH_BOXES: ClassVar[bool] = False
+  STORED: ClassVar[str] = ""  # how the images are stored, for the description
   VERSION = tfds.core.Version("1.0.0")
-  RELEASE_NOTES = {"1.0.0": "First release: archives or extracted trees, devkit labels, class "
-                            "names, fixes found by bytes, raw256, streamed, Beam."}
-  BUILDER_CONFIGS = [
-      Ilsvrc2012Config(
-          name="default",
-          description="The images as distributed (JPEG bytes kept), with the CMYK and PNG fixes."),
-      Ilsvrc2012Config(
-          name="raw256", shorter_side=256, jpeg_quality=RAW256_QUALITY,
-          description=(f"Every image resized so its shorter side is 256 pixels (Lanczos, aspect "
-                       f"kept) and re-encoded as RGB JPEG at quality {RAW256_QUALITY}.")),
-      Ilsvrc2012Config(
-          name="localization", with_boxes=True,
-          description=("The images of `default` plus `objects`: each image's bounding boxes "
-                       "(normalised ymin, xmin, ymax, xmax) and their labels, from the box "
-                       "archives; empty for train images without a box XML and for test.")),
-  ]
-  DEFAULT_CONFIG_NAME = "default"
   MANUAL_DOWNLOAD_INSTRUCTIONS = f"""\
 Register at {DOWNLOAD_PAGE} and put in the manual directory any of (each split is optional, at
 least one is needed):
@@ -121,7 +111,7 @@ least one is needed):
   ILSVRC2012_img_test_v10102019.tar   (or ILSVRC2012_img_test.tar) or test/
   ILSVRC2012_devkit_t12.tar.gz        (or un-gzipped .tar): validation labels and class names;
                                       without it the labels tensorflow_datasets ships are used.
-For ilsvrc2012/localization, also the bounding boxes of each split it builds:
+For ilsvrc2012_localization, also the bounding boxes of each split it builds:
   ILSVRC2012_bbox_train_v2.tar.gz     or ILSVRC2012_bbox_train_v2/<wnid>/*.xml
   ILSVRC2012_bbox_val_v3.tgz          or ILSVRC2012_bbox_val_v3/val/*.xml
 Nothing is extracted or copied; the archives are read in place.
@@ -133,7 +123,7 @@ Nothing is extracted or copied; the archives are read in place.
         "label": tfds.features.ClassLabel(names_file=classes.labels_file()),
         "file_name": tfds.features.Text(),
     }
-    if self.builder_config.with_boxes:
+    if self.WITH_BOXES:
       features["objects"] = tfds.features.Sequence({
           "bbox": tfds.features.BBoxFeature(),
           "label": tfds.features.ClassLabel(names_file=classes.labels_file()),
@@ -143,7 +133,7 @@ Nothing is extracted or copied; the archives are read in place.
             "ILSVRC2012 (ImageNet-1k) image classification: 1,281,167 train, 50,000 validation "
             "and 100,000 unlabelled test images of 1000 classes, read from the archives the user "
             "downloaded. Features, labels and keys as in TFDS's `imagenet2012`. The class table "
-            "(WNID, words, gloss per label) is in `info.metadata['classes']`."),
+            "(WNID, words, gloss per label) is in `info.metadata['classes']`. " + self.STORED),
         features=tfds.features.FeaturesDict(features),
         supervised_keys=("image", "label"),
         homepage=HOMEPAGE,
@@ -152,7 +142,7 @@ Nothing is extracted or copied; the archives are read in place.
     )
 
   def _split_generators(self, dl_manager):
-    with_boxes = self.builder_config.with_boxes
+    with_boxes = self.WITH_BOXES
     table = {**INPUTS, **BOX_INPUTS} if with_boxes else INPUTS
     resolver = self.resolver(dl_manager)
     found = resolver.resolve(table, at_least_one_of=SPLITS, how_to_fix=HOW_TO_FIX)
@@ -182,11 +172,38 @@ Nothing is extracted or copied; the archives are read in place.
 
   def _generate_examples(self, units: List[planning.Unit],
                          box_plan: Optional[planning.BoxPlan] = None):
-    side, quality = self.builder_config.shorter_side, self.builder_config.jpeg_quality
+    side, quality = self.SHORTER_SIDE, self.JPEG_QUALITY
     if self.uses_beam():
       from tfds_builders.imagenet import beam_generation
       return beam_generation.examples_transform(units, side, quality, box_plan)
     return planning.generate_in_process(units, side, quality, box_plan)
+
+
+class Ilsvrc2012(_Ilsvrc2012Base):
+  """ImageNet as distributed: the JPEG bytes kept, with the CMYK and PNG fixes."""
+
+  RELEASE_NOTES = {"1.0.0": "First release: archives or extracted trees, devkit labels, class "
+                            "names, fixes found by bytes, streamed, Beam."}
+  STORED = "The images as distributed (JPEG bytes kept), with the CMYK and PNG fixes."
+
+
+class Ilsvrc2012Raw256(_Ilsvrc2012Base):
+  """`ilsvrc2012` with every image resized so its shorter side is 256 pixels."""
+
+  SHORTER_SIDE = 256
+  RELEASE_NOTES = {"1.0.0": "First release (was the raw256 config of ilsvrc2012)."}
+  STORED = (f"Every image resized so its shorter side is 256 pixels (Lanczos, aspect kept) and "
+            f"re-encoded as RGB JPEG at quality {RAW256_QUALITY}.")
+
+
+class Ilsvrc2012Localization(_Ilsvrc2012Base):
+  """`ilsvrc2012` plus each image's bounding boxes from the box archives."""
+
+  WITH_BOXES = True
+  RELEASE_NOTES = {"1.0.0": "First release (was the localization config of ilsvrc2012)."}
+  STORED = ("The images of `ilsvrc2012` plus `objects`: each image's bounding boxes (normalised "
+            "ymin, xmin, ymax, xmax) and their labels, from the box archives; empty for train "
+            "images without a box XML and for test.")
 
 
 CITATION = """\

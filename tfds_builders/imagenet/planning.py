@@ -4,7 +4,7 @@ A unit is a train class tar, a chunk of val/test archive members, or a chunk of 
 paths (local or `gs://`), offsets and labels, no open files. The same units run in one process or
 on Beam workers (`beam_generation`), and give the same examples, keys included.
 
-For the `localization` config each unit also carries the boxes of its own images (`with_boxes`):
+For `ilsvrc2012_localization` each unit also carries the boxes of its own images (`with_boxes`):
 the box archive is indexed once, then cut into one small index per unit, so a Beam worker gets its
 unit's boxes with the unit and memory holds each box once. What was clamped, put in order, named
 by words or skipped is tallied per unit and said in one line per split (`BoxPlan.log`).
@@ -41,7 +41,7 @@ class Unit:
 
   Exactly one of `inner_tar` (a train class tar), `members` (archive members) or `files`
   (extracted images) is set. Labels: `wnid` for a whole train class, else `wnids` (file name ->
-  WNID) for validation images; neither for test (label -1). `boxes`, for the localization config
+  WNID) for validation images; neither for test (label -1). `boxes`, for ilsvrc2012_localization
   only: the boxes of this unit's images (possibly none), keyed by image stem.
   """
   inner_tar: Optional[Member] = None

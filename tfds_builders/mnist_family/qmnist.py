@@ -1,4 +1,4 @@
-"""`qmnist`: QMNIST, MNIST's reconstruction with every digit's NIST provenance.
+"""`qmnist` and `qmnist_nist`: QMNIST, MNIST's reconstruction with every digit's NIST provenance.
 
 Each labels file is IDX `idx2-int` (N×8 int32), read by the same IDX reader as every other file
 of the family. The eight columns: class 0–9, NIST HSF series, writer id, digit index for that
@@ -7,15 +7,16 @@ writer, NIST class code, global NIST index, duplicate, and a last column the aut
 twice in SD19: there it is the global NIST index of the digit this one repeats. QMNIST removed
 duplicates from its train and test files, so only the `nist` split has any.
 
-Configs: `default` (train, test, test10k, test50k; about 20 MB of downloads) and `nist` (the one
-split `nist`, 402,953 digits from the large `.xz` files), so that nobody downloads the NIST files
-without asking for them.
+Two builders of one set of sources: `qmnist` (train, test, test10k, test50k; about 20 MB of
+downloads) and `qmnist_nist` (the one split `nist`, 402,953 digits from the large `.xz` files).
+They are builders rather than configs of one because `tfds build qmnist` builds every config of a
+bare name: a `nist` config would download the NIST files for everyone who asked for QMNIST.
 """
 
 from __future__ import annotations
 
 import functools
-from typing import Tuple
+from typing import ClassVar, Tuple
 
 import numpy as np
 import tensorflow_datasets as tfds
@@ -64,25 +65,16 @@ _BATCH = 4096
 LABEL_ROWS = idx.IdxKind("label rows", (0x0C,), (8,))
 
 
-class QmnistConfig(tfds.core.BuilderConfig):
+class _QmnistBase(builder_base.SourceFilesMixin, tfds.core.GeneratorBasedBuilder,
+                 skip_registration=True):
+  """QMNIST: 28×28 digits with MNIST-compatible labels and their NIST provenance.
 
-  def __init__(self, *, splits: Tuple[str, ...], **kwargs):
-    super().__init__(**kwargs)
-    self.splits = splits
+  Subclasses name the splits they build (`SPLITS`, keys of SPLIT_ROWS).
+  """
 
-
-class Qmnist(builder_base.SourceFilesMixin, tfds.core.GeneratorBasedBuilder):
-  """QMNIST: 28×28 digits with MNIST-compatible labels and their NIST provenance."""
-
+  SOURCES_NAME = "qmnist"
+  SPLITS: ClassVar[Tuple[str, ...]] = ()
   VERSION = tfds.core.Version("1.0.0")
-  RELEASE_NOTES = {"1.0.0": "First release: every extended label column, nist as its own "
-                            "config, md5 checks of the xnist files."}
-  BUILDER_CONFIGS = [
-      QmnistConfig(name="default", splits=("train", "test", "test10k", "test50k"),
-                   description="train (60,000), test (60,000), test10k and test50k."),
-      QmnistConfig(name="nist", splits=("nist",),
-                   description="The 402,953 NIST digits (split `nist`), from the xnist .xz files."),
-  ]
   MANUAL_DOWNLOAD_INSTRUCTIONS = split_files_instructions("qmnist", FILES)
 
   def _info(self) -> tfds.core.DatasetInfo:
@@ -113,11 +105,11 @@ class Qmnist(builder_base.SourceFilesMixin, tfds.core.GeneratorBasedBuilder):
     )
 
   def _split_generators(self, dl_manager):
-    needed = {SPLIT_ROWS[split][0] for split in self.builder_config.splits}
+    needed = {SPLIT_ROWS[split][0] for split in self.SPLITS}
     found = self.resolve(dl_manager, {name: SourceFile(name, MIRRORS, md5=MD5.get(name))
                                       for files in sorted(needed) for name in FILES[files]})
     generators = {}
-    for split in self.builder_config.splits:
+    for split in self.SPLITS:
       files, start, end = SPLIT_ROWS[split]
       images, labels = (found[name] for name in FILES[files])
       generators[split] = self._generate_examples(images, labels, start=start, end=end)
@@ -148,3 +140,18 @@ class Qmnist(builder_base.SourceFilesMixin, tfds.core.GeneratorBasedBuilder):
         example.update({name: int(labels[i, column]) for name, column in COLUMNS.items()})
         yield row + i, example
       row += len(images)
+
+
+class Qmnist(_QmnistBase):
+  """QMNIST's train (60,000) and test (60,000) files, and test10k / test50k cut from test."""
+
+  SPLITS = ("train", "test", "test10k", "test50k")
+  RELEASE_NOTES = {"1.0.0": "First release: every extended label column, md5 checks of the "
+                            "xnist files (in qmnist_nist)."}
+
+
+class QmnistNist(_QmnistBase):
+  """The 402,953 NIST digits of QMNIST (split `nist`), from the xnist .xz files."""
+
+  SPLITS = ("nist",)
+  RELEASE_NOTES = {"1.0.0": "First release (was the nist config of qmnist)."}

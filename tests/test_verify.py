@@ -1,0 +1,374 @@
+"""`python -m tfds_builders verify`: a built dataset read end to end, each kind of damage named.
+
+mnist_idx is built once per format from the bundled samples (train 24, test 12, one shard each);
+each test damages its own copy the way a copy rots, and asserts the exact lines printed.
+"""
+
+import json
+import pathlib
+import shutil
+import struct
+
+import pytest
+import tensorflow as tf
+import tensorflow_datasets as tfds
+
+import tfds_builders  # noqa: F401  (registers the builders)
+from tfds_builders.__main__ import main
+from tfds_builders.builder_base import sample_sources_dir
+
+from conftest import DUMMY_DATA
+# The local GCS emulator (gs://tfds-builders-test) of the cloud-path tests, reused as it is.
+from test_cloud_paths import bucket  # noqa: F401
+
+VERSION = "1.0.0"
+
+
+def _build(data_dir, file_format):
+  tfds.disable_progress_bar()
+  builder = tfds.builder("mnist_idx", data_dir=data_dir, file_format=file_format)
+  builder.download_and_prepare(download_config=tfds.download.DownloadConfig(
+      manual_dir=sample_sources_dir() / "mnist_idx"))
+  return data_dir
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+  """file format -> a data dir holding mnist_idx built from the samples (never modified)."""
+  root = tmp_path_factory.mktemp("verify_built")
+  return {fmt: _build(root / fmt, fmt) for fmt in ("tfrecord", "array_record")}
+
+
+@pytest.fixture
+def data_dir(built, tmp_path):
+  """A copy of the TFRecord build, for a test to damage."""
+  return pathlib.Path(shutil.copytree(built["tfrecord"], tmp_path / "data"))
+
+
+def dataset_path(data_dir):
+  return data_dir / "mnist_idx" / VERSION
+
+
+def shard(data_dir, split, file_format="tfrecord"):
+  return dataset_path(data_dir) / f"mnist_idx-{split}.{file_format}-00000-of-00001"
+
+
+def verify(capsys, *args):
+  code = main(["verify", "mnist_idx", *map(str, args)])
+  captured = capsys.readouterr()
+  return code, captured.out.splitlines(), captured.err.splitlines()
+
+
+def frames(path):
+  """(offset, length) of every record of a TFRecord file, walked from the format's definition
+  (length, its CRC, data, its CRC), independently of the reader under test."""
+  data, offset, out = path.read_bytes(), 0, []
+  while offset < len(data):
+    (length,) = struct.unpack_from("<Q", data, offset)
+    out.append((offset, length))
+    offset += 12 + length + 4
+  return out
+
+
+def header(data_dir, file_format="tfrecord"):
+  return f"verify mnist_idx/{VERSION} ({file_format}) in {dataset_path(data_dir)}"
+
+
+WHOLE_TEST = "  test: 12 examples in 1 shard: whole"
+ONE_BAD_TRAIN = [
+    "  train: 24 examples in 1 shard: 1 of 1 shards damaged",
+]
+DAMAGED_SUMMARY = "damaged: 1 of 2 shards (train 1); copy them again or rebuild"
+
+
+def damaged_train(data_dir, problem, file_format="tfrecord"):
+  return [header(data_dir, file_format), *ONE_BAD_TRAIN,
+          f"    {shard(data_dir, 'train', file_format)}: {problem}", WHOLE_TEST, DAMAGED_SUMMARY]
+
+
+def test_a_whole_dataset_passes(data_dir, capsys):
+  code, out, err = verify(capsys, "--data_dir", data_dir)
+  assert out == [
+      header(data_dir),
+      "  train: 24 examples in 1 shard: whole",
+      "  test: 12 examples in 1 shard: whole",
+      "whole: 2 splits, 2 shards, 36 examples: every record is intact and every example decodes",
+  ]
+  assert code == 0 and err == []
+
+
+def test_a_truncated_shard_is_named_as_truncated(data_dir, capsys):
+  path = shard(data_dir, "train")
+  offset, length = frames(path)[-1]
+  path.write_bytes(path.read_bytes()[:offset + 100])  # the last record loses its tail
+  code, out, _ = verify(capsys, "--data_dir", data_dir)
+  assert out == damaged_train(
+      data_dir, f"truncated: record 23 at byte {offset} needs {12 + length + 4} bytes, the file "
+      "has 100")
+  assert code == 1
+
+
+def test_a_shard_cut_inside_a_header_is_named_as_truncated(data_dir, capsys):
+  path = shard(data_dir, "train")
+  offset, _ = frames(path)[-1]
+  path.write_bytes(path.read_bytes()[:offset + 5])
+  code, out, _ = verify(capsys, "--data_dir", data_dir)
+  assert out == damaged_train(
+      data_dir, f"truncated: record 23 at byte {offset} has 5 of the 12 bytes of its header")
+  assert code == 1
+
+
+def test_one_flipped_byte_names_the_shard_the_record_and_its_offset(data_dir, capsys):
+  path = shard(data_dir, "train")
+  offset, length = frames(path)[5]
+  data = bytearray(path.read_bytes())
+  data[offset + 12 + length // 2] ^= 0x01  # inside record 5's data
+  path.write_bytes(bytes(data))
+  code, out, _ = verify(capsys, "--data_dir", data_dir)
+  assert out == damaged_train(
+      data_dir, f"record 5 at byte {offset}: the CRC of its data does not match (its bytes changed "
+      "after it was written)")
+  assert code == 1
+
+
+def test_a_flipped_byte_in_a_length_stops_the_shard_there(data_dir, capsys):
+  path = shard(data_dir, "train")
+  offset, _ = frames(path)[3]
+  data = bytearray(path.read_bytes())
+  data[offset] ^= 0x40
+  path.write_bytes(bytes(data))
+  code, out, _ = verify(capsys, "--data_dir", data_dir)
+  assert out == damaged_train(
+      data_dir, f"record 3 at byte {offset}: the CRC of its length does not match (the header is "
+      "damaged; the records after it cannot be found)")
+  assert code == 1
+
+
+def test_a_missing_shard_is_named(data_dir, capsys):
+  shard(data_dir, "train").unlink()
+  code, out, _ = verify(capsys, "--data_dir", data_dir)
+  assert out == damaged_train(data_dir, "missing")
+  assert code == 1
+
+
+def test_a_record_count_that_lies_is_named(data_dir, capsys):
+  info_file = dataset_path(data_dir) / "dataset_info.json"
+  info = json.loads(info_file.read_text())
+  [train] = [s for s in info["splits"] if s["name"] == "train"]
+  assert train["shardLengths"] == ["24"]
+  train["shardLengths"] = ["25"]
+  info_file.write_text(json.dumps(info))
+  code, out, _ = verify(capsys, "--data_dir", data_dir)
+  assert out == [header(data_dir), "  train: 25 examples in 1 shard: 1 of 1 shards damaged",
+                 f"    {shard(data_dir, 'train')}: holds 24 records, dataset_info.json says 25",
+                 WHOLE_TEST, DAMAGED_SUMMARY]
+  assert code == 1
+
+
+def rewrite_record(path, index, change):
+  """Rewrites a TFRecord shard with record `index` changed by `change(tf.train.Example)`, every
+  CRC correct (written by TensorFlow's own writer): damage only decoding can find."""
+  records = [r.numpy() for r in tf.data.TFRecordDataset(str(path))]
+  example = tf.train.Example.FromString(records[index])
+  change(example)
+  records[index] = example.SerializeToString()
+  with tf.io.TFRecordWriter(str(path)) as writer:
+    for record in records:
+      writer.write(record)
+
+
+def test_an_image_that_does_not_decode_is_named(data_dir, capsys):
+  def garbage_image(example):
+    example.features.feature["image"].bytes_list.value[:] = [b"not a PNG at all"]
+
+  rewrite_record(shard(data_dir, "train"), 7, garbage_image)
+  code, out, _ = verify(capsys, "--data_dir", data_dir)
+  assert out == damaged_train(
+      data_dir, "record 7: does not decode: image: Unknown image file format. One of JPEG, JPEG "
+      "XL, PNG, GIF, BMP, WebP required.")
+  assert code == 1
+
+
+def test_an_image_of_another_shape_is_named(data_dir, capsys):
+  import numpy as np
+
+  def small_image(example):
+    png = tf.io.encode_png(np.zeros((20, 20, 1), np.uint8)).numpy()
+    example.features.feature["image"].bytes_list.value[:] = [png]
+
+  rewrite_record(shard(data_dir, "train"), 3, small_image)
+  code, out, _ = verify(capsys, "--data_dir", data_dir)
+  assert out == damaged_train(
+      data_dir, "record 3: does not decode: image: Tensor's shape (20, 20, 1) is not compatible "
+      "with supplied shape (28, 28, 1).")
+  assert code == 1
+
+
+def test_a_label_out_of_range_is_named(data_dir, capsys):
+  def label_12(example):
+    example.features.feature["label"].int64_list.value[:] = [12]
+
+  rewrite_record(shard(data_dir, "train"), 2, label_12)
+  code, out, _ = verify(capsys, "--data_dir", data_dir)
+  assert out == damaged_train(
+      data_dir, "record 2: label: 12 is not a class (there are 10: 0 to 9, or -1)")
+  assert code == 1
+
+
+def test_array_record_passes_and_a_damaged_shard_is_named(built, tmp_path, capsys):
+  data_dir = pathlib.Path(shutil.copytree(built["array_record"], tmp_path / "data"))
+  code, out, err = verify(capsys, "--data_dir", data_dir)
+  assert out == [
+      header(data_dir, "array_record"),
+      "  train: 24 examples in 1 shard: whole",
+      "  test: 12 examples in 1 shard: whole",
+      "whole: 2 splits, 2 shards, 36 examples: every record is intact and every example decodes",
+  ]
+  assert code == 0 and err == []
+
+  # A truncated copy loses ArrayRecord's footer, which indexes every record.
+  path = shard(data_dir, "train", "array_record")
+  path.write_bytes(path.read_bytes()[:-100])
+  code, out, _ = verify(capsys, "--data_dir", data_dir)
+  assert out == damaged_train(
+      data_dir, "not a readable ArrayRecord file: its footer (the index of its records) is damaged "
+      "or missing; truncated?", "array_record")
+  assert code == 1
+
+
+def test_a_flipped_byte_in_an_array_record_shard_names_the_record(built, tmp_path, capsys):
+  data_dir = pathlib.Path(shutil.copytree(built["array_record"], tmp_path / "data"))
+  path = shard(data_dir, "train", "array_record")
+  data = bytearray(path.read_bytes())
+  data[3000] ^= 0xFF  # inside a record's chunk (each record is a chunk of its own, group_size 1)
+  path.write_bytes(bytes(data))
+  code, out, _ = verify(capsys, "--data_dir", data_dir)
+  assert len(out) == 5 and out[2].startswith(
+      f"    {path}: record 7: Corrupted Riegeli/records file: chunk data hash mismatch")
+  assert out[:2] == damaged_train(data_dir, "", "array_record")[:2]
+  assert out[3:] == [WHOLE_TEST, DAMAGED_SUMMARY]
+  assert code == 1
+
+
+def test_an_unknown_name_or_an_empty_data_dir_is_one_error_line(tmp_path, capsys):
+  code = main(["verify", "mnist_idy", "--data_dir", str(tmp_path)])
+  captured = capsys.readouterr()
+  assert (code, captured.out, captured.err.splitlines()) == (2, "", [
+      "error: no dataset named 'mnist_idy'; did you mean 'mnist_idx'? (tfds build finds this "
+      "package's datasets only with --imports tfds_builders)"])
+
+  code, out, err = verify(capsys, "--data_dir", tmp_path)
+  assert (code, out, err) == (2, [], [
+      f"error: {tmp_path} holds no built mnist_idx {VERSION} (no "
+      f"{tmp_path}/mnist_idx/{VERSION}/dataset_info.json)"])
+
+
+# ------------------------------------------------------------------ a gs:// data dir
+
+
+def test_a_data_dir_in_a_bucket_verifies(built, bucket, capsys):
+  from etils import epath
+  local = dataset_path(built["tfrecord"])
+  remote = epath.Path(f"{bucket}/verify_data")
+  for path in sorted(local.iterdir()):
+    (remote / "mnist_idx" / VERSION / path.name).write_bytes(path.read_bytes())
+  code, out, err = verify(capsys, "--data_dir", remote)
+  assert out == [
+      f"verify mnist_idx/{VERSION} (tfrecord) in {remote}/mnist_idx/{VERSION}",
+      "  train: 24 examples in 1 shard: whole",
+      "  test: 12 examples in 1 shard: whole",
+      "whole: 2 splits, 2 shards, 36 examples: every record is intact and every example decodes",
+  ]
+  assert code == 0 and err == []
+
+  # And a shard lost in the bucket is named by its gs:// path.
+  (remote / "mnist_idx" / VERSION / "mnist_idx-test.tfrecord-00000-of-00001").unlink()
+  code, out, _ = verify(capsys, "--data_dir", remote)
+  assert out[3:] == [
+      f"    {remote}/mnist_idx/{VERSION}/mnist_idx-test.tfrecord-00000-of-00001: missing",
+      "damaged: 1 of 2 shards (test 1); copy them again or rebuild"]
+  assert code == 1
+
+
+# ------------------------------------------------------------------ --sources
+
+
+SAMPLE_SIZES = {name: (DUMMY_DATA / "mnist_idx" / name).stat().st_size for name in (
+    "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz", "train-images-idx3-ubyte.gz",
+    "train-labels-idx1-ubyte.gz")}
+REGISTERED_SIZES = {"t10k-images-idx3-ubyte.gz": 1648877, "t10k-labels-idx1-ubyte.gz": 4542,
+                    "train-images-idx3-ubyte.gz": 9912422, "train-labels-idx1-ubyte.gz": 28881}
+WHOLE = [
+    "  train: 24 examples in 1 shard: whole",
+    "  test: 12 examples in 1 shard: whole",
+    "whole: 2 splits, 2 shards, 36 examples: every record is intact and every example decodes",
+]
+
+
+def test_sources_on_the_bundled_samples_list_their_differences_and_pass(built, capsys):
+  samples = sample_sources_dir() / "mnist_idx"
+  code, out, err = verify(capsys, "--data_dir", built["tfrecord"], "--sources", "--manual_dir",
+                          samples)
+  assert out[1:4] == WHOLE
+  assert out[4:] == [
+      f"sources of mnist_idx in {samples} against mnist_idx.tsv:",
+      *(f"  {samples / name}: a sample, not the official file (size is {SAMPLE_SIZES[name]} "
+        f"bytes, the registered size is {REGISTERED_SIZES[name]})" for name in sorted(SAMPLE_SIZES)),
+      "sources: 4 registered files: 0 match, 4 differ, 0 missing: the bundled sample sources, "
+      "which differ from the official files by design",
+  ]
+  assert code == 0 and err == []
+
+
+def test_sources_name_a_mismatch_and_a_missing_file(built, tmp_path, capsys):
+  manual = tmp_path / "manual"
+  (manual / "mnist_idx").mkdir(parents=True)
+  # One wrong file (a sample under the official name), one missing, and two decompressed copies
+  # (one in manual/mnist_idx/, one in manual/: both folders are looked in, as a build does).
+  shutil.copy(DUMMY_DATA / "mnist_idx" / "train-images-idx3-ubyte.gz",
+              manual / "mnist_idx" / "train-images-idx3-ubyte.gz")
+  shutil.copy(DUMMY_DATA / "mnist_idx" / "t10k-images-idx3-ubyte.gz",
+              manual / "mnist_idx" / "t10k-images-idx3-ubyte")
+  shutil.copy(DUMMY_DATA / "mnist_idx" / "t10k-labels-idx1-ubyte.gz",
+              manual / "t10k-labels-idx1-ubyte")
+  code, out, err = verify(capsys, "--data_dir", built["tfrecord"], "--sources", "--manual_dir",
+                          manual)
+  own = manual / "mnist_idx"
+  assert out[4:] == [
+      f"sources of mnist_idx in {manual} against mnist_idx.tsv:",
+      f"  {own / 't10k-images-idx3-ubyte'}: a decompressed copy of t10k-images-idx3-ubyte.gz, "
+      "not compared (the registered size and sha256 are of the compressed file)",
+      f"  {manual / 't10k-labels-idx1-ubyte'}: a decompressed copy of t10k-labels-idx1-ubyte.gz, "
+      "not compared (the registered size and sha256 are of the compressed file)",
+      f"  {own / 'train-images-idx3-ubyte.gz'}: size is "
+      f"{SAMPLE_SIZES['train-images-idx3-ubyte.gz']} bytes, the registered size is 9912422",
+      f"  train-labels-idx1-ubyte.gz: missing (looked in {own}, {manual})",
+      "sources: 4 registered files: 0 match, 1 differ, 1 missing, 2 not compared",
+  ]
+  assert code == 1 and err == []
+
+
+def test_sources_with_the_registered_bytes_match(built, tmp_path, capsys, monkeypatch):
+  """A file whose size and sha256 are the registered ones is said to match (the registered table
+  is pointed at the sample's own digest: the real files are not in the repository)."""
+  import hashlib
+  from tfds_builders import download
+  manual = tmp_path / "manual"
+  manual.mkdir()
+  name = "train-labels-idx1-ubyte.gz"
+  data = (DUMMY_DATA / "mnist_idx" / name).read_bytes()
+  (manual / name).write_bytes(data)
+  real = download.checksums_for
+  monkeypatch.setattr(download, "checksums_for", lambda builder, checksums_dir=None: {
+      **real(builder, checksums_dir),
+      name: download.Checksum(len(data), hashlib.sha256(data).hexdigest())})
+  code, out, _ = verify(capsys, "--data_dir", built["tfrecord"], "--sources", "--manual_dir",
+                        manual)
+  assert f"  {manual / name}: matches" in out
+  # Wrong bytes of the right size: the sha256 is named.
+  (manual / name).write_bytes(bytes(len(data)))
+  code, out, _ = verify(capsys, "--data_dir", built["tfrecord"], "--sources", "--manual_dir",
+                        manual)
+  assert (f"  {manual / name}: sha256 is {hashlib.sha256(bytes(len(data))).hexdigest()}, the "
+          f"registered sha256 is {hashlib.sha256(data).hexdigest()}") in out
+  assert code == 1

@@ -1,0 +1,484 @@
+"""`python -m tfds_builders verify NAME --data_dir D`: reads a built dataset end to end.
+
+A copy of a built dataset that lost bytes (a `gsutil cp -r` or `rsync` cut short, a Colab session
+that died mid-copy) is found today as a DataLossError half-way through an epoch, naming neither the
+shard nor the record. This reads every shard of every split once, without training, and names
+what is wrong:
+
+- every shard dataset_info.json lists is present (names and counts from TFDS's own SplitInfo, so
+  the file names are never re-derived here);
+- TFRecord shards: every frame, both CRCs (tfds_builders.formats.tfrecord); ArrayRecord shards:
+  the array_record package's reader, which checks its own chunks;
+- each shard holds the number of records dataset_info.json gives it;
+- every example decodes against the features: parsed and decoded by TFDS
+  (`features.deserialize_example`), images of the declared shape, ClassLabel values among the
+  classes (or -1, TFDS's "no label").
+
+Decoding is tf.data's work, in parallel and batched: one record at a time in Python would make this
+slower than the epoch it is meant to replace. Records are framed and CRC-checked in the generator
+that feeds it; the few records that fail are decoded again one by one, only to say why.
+`--sources --manual_dir M` also compares the source files with the registered checksums.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+import sys
+import tempfile
+from typing import Callable, Dict, Iterator, List, Optional, Sequence, Tuple
+
+from tfds_builders.errors import SourceFormatError
+from tfds_builders.formats import paths, tfrecord
+
+# Records handed to tf.data at a time: large enough that the generator's Python step per element
+# is negligible, small enough that memory stays flat on any shard size.
+CHUNK_RECORDS = 2048
+# Record problems named per shard; a shard of garbage would otherwise print a line per record.
+MAX_PROBLEMS_PER_SHARD = 10
+
+
+class DatasetNotFound(Exception):
+  """The data dir holds no built dataset of this name (and version)."""
+
+
+@dataclasses.dataclass
+class ShardReport:
+  path: str
+  expected: int  # records, from dataset_info.json
+  read: int = 0  # records framed (whatever their CRC)
+  framing_broken: bool = False  # truncated, damaged length, unreadable: the count means nothing
+  problems: List[str] = dataclasses.field(default_factory=list)
+  # Indices of records that were intact but did not decode (explained in a second pass).
+  undecoded: List[int] = dataclasses.field(default_factory=list)
+  omitted: int = 0
+
+  def add(self, problem: str) -> None:
+    if len(self.problems) < MAX_PROBLEMS_PER_SHARD:
+      self.problems.append(f"{self.path}: {problem}")
+    else:
+      self.omitted += 1
+
+  def lines(self) -> List[str]:
+    more = [f"{self.path}: and {self.omitted} more damaged records"] if self.omitted else []
+    return self.problems + more
+
+
+@dataclasses.dataclass
+class SplitReport:
+  name: str
+  shards: List[ShardReport]
+
+  @property
+  def bad(self) -> List[ShardReport]:
+    return [s for s in self.shards if s.problems]
+
+
+# ------------------------------------------------------------------ reading shards
+
+
+def _tfrecord_records(shard: ShardReport) -> Iterator[Tuple[int, bytes]]:
+  with paths.open_binary(shard.path) as f:
+    try:
+      for record in tfrecord.read_records(f, shard.path):
+        shard.read += 1
+        if record.data is None:
+          shard.add(f"record {record.index} at byte {record.offset}: {record.problem}")
+        else:
+          yield record.index, record.data
+    except SourceFormatError as e:
+      shard.framing_broken = True
+      shard.add(e.problem)
+
+
+def _array_record_records(shard: ShardReport) -> Iterator[Tuple[int, bytes]]:
+  from array_record.python import array_record_module
+
+  with contextlib_local_copy(shard.path) as local:
+    try:
+      reader = array_record_module.ArrayRecordReader(local)
+    except Exception as e:  # the reader raises plain RuntimeErrors/ValueErrors from C++
+      shard.framing_broken = True
+      shard.add(f"not a readable ArrayRecord file: {_first_line(e)}")
+      return
+    try:
+      # ArrayRecord keeps its index in a footer: a truncated file, or a damaged footer, opens
+      # without an error but not ok(), holding no records.
+      if not reader.ok():
+        shard.framing_broken = True
+        shard.add("not a readable ArrayRecord file: its footer (the index of its records) is "
+                  "damaged or missing; truncated?")
+        return
+      total = reader.num_records()
+      for begin in range(0, total, CHUNK_RECORDS):
+        end = min(begin + CHUNK_RECORDS, total)
+        try:
+          records = list(enumerate(reader.read(begin, end), begin))
+        except Exception:
+          # Riegeli checks a hash per chunk and fails the whole range: read the range one
+          # record at a time to name each record that is damaged.
+          records = []
+          for index in range(begin, end):
+            try:
+              records.append((index, reader.read([index])[0]))
+            except Exception as e:
+              shard.read += 1
+              shard.add(f"record {index}: {_first_line(e)}")
+        for index, data in records:
+          shard.read += 1
+          yield index, data
+    finally:
+      reader.close()
+
+
+class contextlib_local_copy:
+  """A local path for `path`: itself, or a temporary copy of a remote file (the array_record
+  reader opens paths with its own file layer, which does not read gs:// through etils)."""
+
+  def __init__(self, path: str):
+    self.path = path
+    self._tmp = None
+
+  def __enter__(self) -> str:
+    if paths.is_local(self.path):
+      return self.path
+    self._tmp = tempfile.NamedTemporaryFile(prefix="verify_", suffix=".array_record")
+    with paths.open_binary(self.path) as f:
+      while chunk := f.read(16 << 20):
+        self._tmp.write(chunk)
+    self._tmp.flush()
+    return self._tmp.name
+
+  def __exit__(self, *exc) -> None:
+    if self._tmp is not None:
+      self._tmp.close()
+
+
+def _first_line(error: Exception) -> str:
+  text = str(getattr(error, "message", "") or error).strip()
+  # TensorFlow wraps its messages in where the op ran: "{{function_node ...}} <message> [Op:...]".
+  text = re.sub(r"^\{\{function_node [^}]*\}\}\s*", "", text)
+  text = re.sub(r"\s*\[Op:[^\]]*\].*$", "", text, flags=re.S)
+  return text.splitlines()[0] if text else type(error).__name__
+
+
+def _records(shard: ShardReport, file_format: str) -> Iterator[Tuple[int, bytes]]:
+  if not paths.as_path(shard.path).exists():
+    shard.framing_broken = True
+    shard.add("missing")
+    return iter(())
+  if file_format == "array_record":
+    return _array_record_records(shard)
+  return _tfrecord_records(shard)
+
+
+# ------------------------------------------------------------------ decoding
+
+
+@dataclasses.dataclass(frozen=True)
+class _Check:
+  """One property of a decoded example: `holds` is a graph-mode predicate, `explain` says in words
+  why a decoded example fails it (eager)."""
+  path: Tuple[str, ...]
+  holds: Callable
+  explain: Callable
+
+
+def _checks(features) -> List[_Check]:
+  """A check per image (declared shape) and per ClassLabel (in range) of the features."""
+  import tensorflow as tf
+  import tensorflow_datasets as tfds
+
+  checks = []
+
+  def walk(feature, path, in_sequence):
+    if isinstance(feature, tfds.features.FeaturesDict):
+      for key, child in feature.items():
+        walk(child, path + (key,), in_sequence)
+    elif isinstance(feature, tfds.features.Sequence):
+      walk(feature.feature, path, True)
+    elif isinstance(feature, tfds.features.Image) and not in_sequence:
+      shape = tuple(feature.shape)
+
+      def holds(value, shape=shape):
+        # Not tf.shape: it returns the declared shape as a constant (TFDS set it on the decoded
+        # tensor), so an image of another size would pass, and its decoding would be pruned
+        # from the graph, an image that does not decode passing too.
+        actual = tf.raw_ops.Shape(input=value)
+        return tf.reduce_all(tf.stack(
+            [tf.constant(True)] + [tf.equal(actual[i], d) for i, d in enumerate(shape)
+                                   if d is not None]))
+
+      def explain(value, shape=shape):
+        actual = tuple(value.shape)
+        if len(actual) == len(shape) and all(d is None or a == d for a, d in zip(actual, shape)):
+          return None
+        return f"decodes to shape {actual}, the features declare {tuple(shape)}"
+
+      checks.append(_Check(path, holds, explain))
+    elif isinstance(feature, tfds.features.ClassLabel):
+      classes = feature.num_classes
+
+      def holds(value, classes=classes):
+        flat = tf.reshape(tf.cast(value, tf.int64), [-1])
+        # -1 is TFDS's "no label" (ClassLabel accepts it when encoding).
+        return tf.reduce_all((flat >= -1) & (flat < classes))
+
+      def explain(value, classes=classes):
+        bad = [int(v) for v in tf.reshape(value, [-1]).numpy() if not -1 <= v < classes]
+        if not bad:
+          return None
+        return f"{bad[0]} is not a class (there are {classes}: 0 to {classes - 1}, or -1)"
+
+      checks.append(_Check(path, holds, explain))
+
+  walk(features, (), False)
+  return checks
+
+
+def _value(decoded, path):
+  for key in path:
+    decoded = decoded[key]
+  return decoded
+
+
+def _why_undecodable(features, checks, data: bytes) -> str:
+  """Why one record does not decode, or fails a check, in words (eager; failures only)."""
+  import tensorflow as tf
+  import tensorflow_datasets as tfds
+
+  try:
+    decoded = features.deserialize_example(tf.constant(data))
+  except (tf.errors.OpError, ValueError, TypeError) as e:
+    # Decode feature by feature (the others left encoded) to name the one that fails.
+    for key in features.keys():
+      skip = {k: tfds.decode.SkipDecoding() for k in features.keys() if k != key}
+      skip_all = {k: tfds.decode.SkipDecoding() for k in features.keys()}
+      try:
+        features.deserialize_example(tf.constant(data), decoders=skip_all)
+      except (tf.errors.OpError, ValueError, TypeError) as parse_error:
+        return f"is not an example of these features: {_first_line(parse_error)}"
+      try:
+        features.deserialize_example(tf.constant(data), decoders=skip)
+      except (tf.errors.OpError, ValueError, TypeError) as feature_error:
+        return f"does not decode: {key}: {_first_line(feature_error)}"
+    return f"does not decode: {_first_line(e)}"
+  for check in checks:
+    why = check.explain(_value(decoded, check.path))
+    if why:
+      return f"{'/'.join(check.path)}: {why}"
+  return "does not decode"
+
+
+class _Decoder:
+  """Feeds (shard, index, bytes) chunks through one tf.data pipeline that decodes and checks every
+  example in parallel; reports the (shard, index) of each example that fails."""
+
+  def __init__(self, features):
+    import tensorflow as tf
+
+    self.features = features
+    self.checks = _checks(features)
+    checks = self.checks
+
+    def check(shard, index, serialized):
+      decoded = features.deserialize_example(serialized)
+      holds = [c.holds(_value(decoded, c.path)) for c in checks]
+      ok = tf.reduce_all(tf.stack(holds)) if holds else tf.constant(True)
+      # Features no check reads would have their decoding pruned from the graph: make the
+      # answer wait for every decoded tensor.
+      with tf.control_dependencies(tf.nest.flatten(decoded, expand_composites=True)):
+        ok = tf.identity(ok)
+      return shard, index, ok
+
+    self._check = check
+
+  def failures(self, chunks: Callable[[], Iterator[Tuple[List[int], List[int], List[bytes]]]]
+               ) -> Dict[int, List[int]]:
+    """shard number -> indices of the records that did not decode or failed a check."""
+    import numpy as np
+    import tensorflow as tf
+
+    fed: Dict[int, List[np.ndarray]] = {}
+
+    def generate():
+      for shard_ids, indices, records in chunks():
+        fed.setdefault(shard_ids[0], []).append(np.asarray(indices, np.int64))
+        yield (np.asarray(shard_ids, np.int32), np.asarray(indices, np.int64),
+               np.asarray(records, dtype=object))
+
+    spec = (tf.TensorSpec([None], tf.int32), tf.TensorSpec([None], tf.int64),
+            tf.TensorSpec([None], tf.string))
+    ds = (tf.data.Dataset.from_generator(generate, output_signature=spec).unbatch()
+          .map(self._check, num_parallel_calls=tf.data.AUTOTUNE, deterministic=False)
+          # A record that does not decode raises inside the map: it is dropped here, and found
+          # below as an index that was fed but never came out.
+          .ignore_errors()
+          .batch(CHUNK_RECORDS))
+    decoded: Dict[int, List[np.ndarray]] = {}
+    failed: Dict[int, List[int]] = {}
+    for shard_ids, indices, oks in ds.as_numpy_iterator():
+      for shard_id in np.unique(shard_ids):
+        rows = shard_ids == shard_id
+        decoded.setdefault(int(shard_id), []).append(indices[rows])
+        failed.setdefault(int(shard_id), []).extend(int(i) for i in indices[rows & ~oks])
+    for shard_id, arrays in fed.items():
+      given = np.concatenate(arrays)
+      came_out = np.concatenate(decoded.get(shard_id, [np.zeros(0, np.int64)]))
+      lost = np.setdiff1d(given, came_out)
+      if len(lost):
+        failed.setdefault(shard_id, []).extend(int(i) for i in lost)
+    return {k: sorted(v) for k, v in failed.items() if v}
+
+
+# ------------------------------------------------------------------ the command
+
+
+def load_builder(name: str, data_dir: Optional[str]):
+  """The builder of a built dataset, with its info read from the data dir (DatasetNotFound if
+  there is none)."""
+  import tensorflow_datasets as tfds
+
+  builder = tfds.builder(name, data_dir=data_dir)
+  info_file = paths.as_path(builder.data_dir) / "dataset_info.json"
+  if not info_file.exists():
+    where = data_dir or "TFDS's default data dir"
+    raise DatasetNotFound(f"{where} holds no built {name} {builder.version} (no {info_file})")
+  return builder
+
+
+def verify_split(split: str, split_info, file_format: str, decoder: _Decoder,
+                 progress: bool) -> SplitReport:
+  import tensorflow_datasets as tfds
+
+  report = SplitReport(split, [ShardReport(os.fspath(p), int(n)) for p, n in
+                               zip(split_info.filepaths, split_info.shard_lengths)])
+  total = sum(s.expected for s in report.shards)
+  bar = tfds.core.utils.tqdm(total=total, desc=f"verify {split}", unit=" examples", leave=False,
+                             disable=not progress)
+
+  def chunks():
+    for shard_id, shard in enumerate(report.shards):
+      indices, records = [], []
+      for index, data in _records(shard, file_format):
+        indices.append(index)
+        records.append(data)
+        if len(records) == CHUNK_RECORDS:
+          yield [shard_id] * len(records), indices, records
+          bar.update(len(records))
+          indices, records = [], []
+      if records:
+        yield [shard_id] * len(records), indices, records
+        bar.update(len(records))
+
+  with bar:
+    failures = decoder.failures(chunks)
+  for shard_id, shard in enumerate(report.shards):
+    if not shard.framing_broken and shard.read != shard.expected:
+      shard.add(f"holds {shard.read} records, dataset_info.json says {shard.expected}")
+    if shard_id in failures:
+      _explain(shard, failures[shard_id], file_format, decoder)
+  return report
+
+
+def _explain(shard: ShardReport, indices: Sequence[int], file_format: str,
+             decoder: _Decoder) -> None:
+  """Reads the shard again for the records that failed to decode, and says why each failed."""
+  wanted = set(indices[:MAX_PROBLEMS_PER_SHARD])
+  # A throwaway report: the shard's own problems were counted on the first read.
+  again = ShardReport(shard.path, shard.expected)
+  for index, data in _records(again, file_format):
+    if index in wanted:
+      shard.add(f"record {index}: {_why_undecodable(decoder.features, decoder.checks, data)}")
+  shard.omitted += len(indices) - len(wanted)
+
+
+def verify(name: str, data_dir: Optional[str], out=print, progress: Optional[bool] = None) -> int:
+  """Verifies a built dataset, printing a line per split (and one per problem) and a summary.
+  Returns 0 when every shard is whole, 1 otherwise. Raises DatasetNotFound."""
+  builder = load_builder(name, data_dir)
+  info = builder.info
+  file_format = info.file_format.value if info.file_format else "tfrecord"
+  if progress is None:
+    progress = sys.stderr.isatty()
+  out(f"verify {info.full_name} ({file_format}) in {builder.data_dir}")
+  decoder = _Decoder(info.features)
+  reports = []
+  for split, split_info in info.splits.items():
+    report = verify_split(split, split_info, file_format, decoder, progress)
+    reports.append(report)
+    examples = sum(s.expected for s in report.shards)
+    shards = len(report.shards)
+    state = (f"{len(report.bad)} of {shards} shards damaged" if report.bad else "whole")
+    out(f"  {split}: {examples} examples in {shards} shard{'s' if shards != 1 else ''}: {state}")
+    for shard in report.bad:
+      for line in shard.lines():
+        out(f"    {line}")
+  shards = sum(len(r.shards) for r in reports)
+  bad = [s for r in reports for s in r.bad]
+  if not bad:
+    examples = sum(s.read for r in reports for s in r.shards)
+    out(f"whole: {len(reports)} splits, {shards} shards, {examples} examples: every record is "
+        "intact and every example decodes")
+    return 0
+  where = ", ".join(f"{r.name} {len(r.bad)}" for r in reports if r.bad)
+  out(f"damaged: {len(bad)} of {shards} shards ({where}); copy them again or rebuild")
+  return 1
+
+
+# ------------------------------------------------------------------ sources
+
+
+def verify_sources(name: str, manual_dir: str, out=print) -> int:
+  """Compares the files of `manual_dir` (or `manual_dir/<builder>/`) with the builder's
+  registered checksums (checksums/<builder>.tsv); 0 when each is there and matches, else 1.
+
+  The bundled sample sources differ from the official files by design: their differences are
+  listed but do not fail the check.
+  """
+  import tensorflow_datasets as tfds
+  from tfds_builders import download, sources
+  from tfds_builders.builder_base import sample_sources_dir
+
+  sources_name = tfds.builder_cls(name.partition("/")[0].split(":")[0]).sources_name()
+  registered = download.checksums_for(sources_name)
+  resolver = sources.Resolver(sources_name, manual_dir,
+                              samples_dir=os.path.realpath(sample_sources_dir()))
+  samples = resolver._are_samples()
+  folders = resolver.folders()
+  out(f"sources of {sources_name} in {manual_dir} against "
+      f"{download.checksums_path(sources_name).name}:")
+  matching, differing, missing, unchecked = 0, 0, 0, 0
+  for file_name, checksum in sorted(registered.items()):
+    found = next(((folder / accepted, accepted) for folder in folders
+                  for accepted in sources.SourceFile(file_name).accepted_names()
+                  if (folder / accepted).is_file()), None)
+    if found is None:
+      missing += 1
+      out(f"  {file_name}: missing (looked in {', '.join(str(f) for f in folders)})")
+      continue
+    path, accepted = found
+    if accepted != file_name:
+      unchecked += 1
+      out(f"  {path}: a decompressed copy of {file_name}, not compared (the registered size "
+          "and sha256 are of the compressed file)")
+      continue
+    problem = download.mismatch(path, checksum)
+    if problem is None:
+      matching += 1
+      out(f"  {path}: matches")
+    elif samples:
+      differing += 1
+      out(f"  {path}: a sample, not the official file ({problem})")
+    else:
+      differing += 1
+      out(f"  {path}: {problem}")
+  counts = f"{len(registered)} registered files: {matching} match, {differing} differ, " \
+           f"{missing} missing" + (f", {unchecked} not compared" if unchecked else "")
+  if samples and not missing:
+    out(f"sources: {counts}: the bundled sample sources, which differ from the official files by "
+        "design")
+    return 0
+  out(f"sources: {counts}")
+  return 1 if differing or missing else 0
