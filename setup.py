@@ -13,10 +13,17 @@ REQUIRES = [
     "numpy>=1.26",
     "pillow>=10.1",
     "scipy>=1.11",
+    # TFRecord's CRC32C in C, for `verify` (gcsfs and google-cloud-storage use the same package).
+    "google-crc32c>=1.5",
     # `tfds build` of tensorflow-datasets 4.9.x dies at start-up without these three.
     "mlcroissant>=1.0",
     "importlib_resources>=6",
     "apache-beam>=2.55",
+    # tensorflow-metadata 1.21 (the release after 1.17.3) is generated for protobuf >= 6.31.1 (its
+    # *_pb2 modules import google.protobuf.runtime_version) yet declares protobuf>=4.25.2, so next
+    # to TensorFlow 2.16-2.20 (protobuf 4.x or 5.x) `import tensorflow_datasets` fails. 1.16.1 and
+    # 1.17.3 load under protobuf 4.25 up to 6.x: .ci/versions tests both ends.
+    "tensorflow-metadata>=1.16.1,<1.18",
 ]
 
 EXTRAS = {
@@ -31,9 +38,10 @@ EXTRAS = {
     "notebooks": ["matplotlib>=3.7", "ipywidgets>=8"],
     # dill: tensorflow_datasets.testing imports it; nbclient/ipykernel run the notebooks in tests.
     # gcsfs and gcp-storage-emulator: the gs:// tests run against a local GCS emulator.
+    # build: tests/test_packaging.py makes the sdist and wheel as .ci/versions does.
     "test": ["pytest>=8", "hypothesis>=6.100", "dill", "nbclient>=0.10", "nbformat>=5",
              "gcsfs>=2024.2", "gcp-storage-emulator>=2024.8",
-             "ipykernel>=6", "matplotlib>=3.7", "ipywidgets>=8"],
+             "ipykernel>=6", "matplotlib>=3.7", "ipywidgets>=8", "build>=1"],
 }
 
 setup(

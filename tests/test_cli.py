@@ -83,15 +83,17 @@ sys.modules["tensorflow_datasets"] = None
 
 
 HELP = """\
-usage: python -m tfds_builders [-h] {demo,export,pictures} ...
+usage: python -m tfds_builders [-h] {demo,export,pictures,verify} ...
 
 positional arguments:
-  {demo,export,pictures}
+  {demo,export,pictures,verify}
     demo                build every dataset from the bundled sample sources, load each, and train
                         a small Keras model on mnist_idx
     export              write a built dataset as npz, PNG files, IDX or CSV
     pictures            render a sample grid per dataset from the sample sources (the README's
                         pictures)
+    verify              read a built dataset end to end: every shard present, every record's CRC,
+                        the counts, every example decodes
 
 options:
   -h, --help            show this help message and exit

@@ -1,10 +1,19 @@
 """`pip install .` (a real wheel, not the editable install) carries the checksum tables and the
-sample sources inside the package, and `import tfds_builders` registers every builder."""
+sample sources inside the package, and `import tfds_builders` registers every builder.
 
+.ci/versions installs that wheel in a clean venv and runs it from outside the checkout, and runs
+this file (with TFDS_BUILDERS_INSTALLED=1) in the venvs of the lowest and highest versions allowed.
+"""
+
+import os
 import pathlib
 import subprocess
 import sys
+import sysconfig
+import tarfile
 import zipfile
+
+import pytest
 
 import tensorflow_datasets as tfds
 
@@ -14,8 +23,16 @@ REPO = pathlib.Path(__file__).resolve().parent.parent
 
 
 def test_wheel_contains_checksums_and_sample_sources(tmp_path):
-  subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
-                  "-q", "-w", str(tmp_path), str(REPO)], check=True, timeout=300)
+  # As `python -m build` makes them for an index: the sdist, then the wheel built from the sdist
+  # alone, so a file the sdist leaves out is missing from the wheel too. (--no-isolation: with
+  # this environment's setuptools, as the tests reach no index.)
+  subprocess.run([sys.executable, "-m", "build", "--no-isolation", "--outdir", str(tmp_path),
+                  str(REPO)], check=True, capture_output=True, timeout=300)
+  sdist, = tmp_path.glob("tfds_builders-*.tar.gz")
+  with tarfile.open(sdist) as archive:
+    in_sdist = {name.partition("/")[2] for name in archive.getnames()}
+  assert {"setup.py", "README.md", "tfds_builders/__init__.py", "checksums/mnist_idx.tsv",
+          "dummy_data/mnist_idx/train-images-idx3-ubyte.gz"} <= in_sdist
   wheel, = tmp_path.glob("tfds_builders-*.whl")
   names = set(zipfile.ZipFile(wheel).namelist())
   for table in (REPO / "checksums").glob("*.tsv"):
@@ -40,3 +57,14 @@ def test_import_registers_every_builder_without_colliding_with_tfds():
   assert not set(ours) & set(shipped)
   for name in ours:
     assert tfds.builder_cls(name).__module__.startswith("tfds_builders.")
+
+
+@pytest.mark.skipif(not os.environ.get("TFDS_BUILDERS_INSTALLED"),
+                    reason="run by .ci/versions, in a venv where the package is installed")
+def test_the_installed_package_is_under_test():
+  site = pathlib.Path(sysconfig.get_paths()["purelib"]).resolve() / "tfds_builders"
+  from tfds_builders import builder_base, download
+  assert pathlib.Path(tfds_builders.__file__).resolve() == site / "__init__.py"
+  assert builder_base.sample_sources_dir().resolve() == site / "dummy_data"
+  assert download.CHECKSUMS_DIR.resolve() == site / "checksums"
+  assert (site / "mnist_family" / "README.md").is_file()

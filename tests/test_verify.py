@@ -313,7 +313,8 @@ def test_sources_on_the_bundled_samples_list_their_differences_and_pass(built, c
   assert out[4:] == [
       f"sources of mnist_idx in {samples} against mnist_idx.tsv:",
       *(f"  {samples / name}: a sample, not the official file (size is {SAMPLE_SIZES[name]} "
-        f"bytes, the registered size is {REGISTERED_SIZES[name]})" for name in sorted(SAMPLE_SIZES)),
+        f"bytes, the registered size is {REGISTERED_SIZES[name]})"
+        for name in sorted(SAMPLE_SIZES)),
       "sources: 4 registered files: 0 match, 4 differ, 0 missing: the bundled sample sources, "
       "which differ from the official files by design",
   ]
@@ -372,3 +373,24 @@ def test_sources_with_the_registered_bytes_match(built, tmp_path, capsys, monkey
   assert (f"  {manual / name}: sha256 is {hashlib.sha256(bytes(len(data))).hexdigest()}, the "
           f"registered sha256 is {hashlib.sha256(data).hexdigest()}") in out
   assert code == 1
+
+
+# ------------------------------------------------------------------ the TFRecord framing reader
+
+
+def test_the_framing_is_tensorflows_byte_for_byte(tmp_path):
+  """frame() writes what TensorFlow's writer writes (both CRCs masked as TFRecord masks them), and
+  read_records() gives back each record, its index and its offset."""
+  import io
+  from tfds_builders.formats import tfrecord
+  records = [b"", b"a", b"\x00" * 1000, bytes(range(256)) * 3]
+  path = tmp_path / "x.tfrecord"
+  with tf.io.TFRecordWriter(str(path)) as writer:
+    for record in records:
+      writer.write(record)
+  written = path.read_bytes()
+  assert b"".join(tfrecord.frame(r) for r in records) == written
+  read = list(tfrecord.read_records(io.BytesIO(written), "x.tfrecord"))
+  assert [(r.index, r.offset, r.data, r.problem) for r in read] == [
+      (0, 0, b"", None), (1, 16, b"a", None), (2, 33, b"\x00" * 1000, None),
+      (3, 1049, bytes(range(256)) * 3, None)]

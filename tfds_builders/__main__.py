@@ -36,11 +36,19 @@ def dataset_name_error(name: str, choices=None):
   import tensorflow_datasets as tfds
   tfds_builders = register_builders()
 
-  ours = tfds_builders.builder_names()
-  known = choices if choices is not None else sorted(
-      set(tfds.list_builders(with_community_datasets=False)) | set(ours))
+  # Our builders come from our own classes (tfds_builders.builder_classes): a name of ours is
+  # checked without TFDS importing any official builder module, so a broken one cannot stop it.
+  ours = tfds_builders.builder_classes()
   base, _, config = name.partition("/")
   base = base.split(":")[0]
+  if choices is not None:
+    known = choices
+  elif base in ours:
+    known = list(ours)
+  else:
+    # TFDS lists the datasets/ packages by folder name, without importing them; its legacy modules
+    # it does import, swallowing their ImportErrors.
+    known = sorted(set(tfds.list_builders(with_community_datasets=False)) | set(ours))
   if base not in known:
     # Ours first: a typo of `mnist_idx` should not be answered with the official `mnist`; and an
     # official name is answered with the builder that replaces it (`mnist` -> `mnist_idx`).
@@ -49,7 +57,14 @@ def dataset_name_error(name: str, choices=None):
              or difflib.get_close_matches(base, known, n=1))
     suggestion = f"; did you mean {close[0]!r}?" if close else ""
     return f"no dataset named {base!r}{suggestion} ({IMPORTS_HINT})"
-  configs = [c.name for c in tfds.builder_cls(base).BUILDER_CONFIGS]
+  if base in ours:
+    cls = ours[base]
+  else:
+    try:
+      cls = tfds.builder_cls(base)
+    except ImportError as e:  # an official builder whose module is broken (TFDS 4.9.7's
+      return f"TFDS cannot import its builder {base!r}: {e}"  # smart_buildings), in one line
+  configs = [c.name for c in cls.BUILDER_CONFIGS]
   config = config.split(":")[0].split("/")[0]
   if config and config not in configs:
     if not configs:
@@ -141,8 +156,9 @@ def build_all(data_dir: pathlib.Path, sources: pathlib.Path, names=None, out=pri
   tfds_builders = register_builders()
 
   built = {}
-  for name in names or tfds_builders.builder_names():
-    cls = tfds.builder_cls(name)
+  classes = tfds_builders.builder_classes()
+  for name in names or classes:
+    cls = classes[name]
     configs = [c.name for c in cls.BUILDER_CONFIGS] or [None]
     manual_dir = sources / cls.sources_name()  # ilsvrc2012_raw256 reads ilsvrc2012's sources
     if not manual_dir.is_dir():
@@ -257,7 +273,8 @@ def demo(args) -> int:
       except TfdsBuildersError as e:  # a source file, a download or the --sources folder
         print(f"error: {e}", file=sys.stderr)
         return 2
-      expected = sum(len(tfds.builder_cls(n).BUILDER_CONFIGS) or 1 for n in names)
+      classes = tfds_builders.builder_classes()
+      expected = sum(len(classes[n].BUILDER_CONFIGS) or 1 for n in names)
       if "mnist_idx" in built:
         train_mnist(data_dir, epochs=args.epochs)
   next_steps()

@@ -13,7 +13,7 @@ from typing import ClassVar, Mapping, Optional, Sequence
 
 import tensorflow_datasets as tfds
 
-from tfds_builders import download, sources
+from tfds_builders import bucket_lock, download, sources
 from tfds_builders.formats import paths
 
 log = logging.getLogger("tfds_builders.build")
@@ -74,7 +74,13 @@ class SourceFilesMixin:
   def download_and_prepare(self, **kwargs):
     # One build of a dataset version at a time in a data dir: a second one waits, then finds the
     # dataset ready. With the lock held, any incomplete.* folder of this version is stale (left by
-    # a killed build) and is removed.
+    # a killed build) and is removed. A bucket has no file locks and no atomic rename: there a
+    # lease object and a publish with dataset_info.json last do the same (see bucket_lock).
+    if not paths.is_local(self.data_path):
+      config = kwargs.get("download_config") or tfds.download.DownloadConfig()
+      return bucket_lock.prepare_in_bucket(
+          self, lambda: super(SourceFilesMixin, self).download_and_prepare(**kwargs),
+          overwrite=config.download_mode.overwrite_dataset)
     with _build_lock(self) as waited:
       _remove_stale_incomplete(self.data_path)
       if waited and self.data_path.exists():
@@ -123,7 +129,7 @@ def _build_lock(builder):
   """An exclusive lock beside the dataset's version folder, for local data dirs; yields whether
   another build held it first.
 
-  Buckets have no locks; there TFDS's own incomplete.* renaming is all there is.
+  Buckets have no file locks: see `bucket_lock` for theirs.
   """
   data_path = builder.data_path
   if not paths.is_local(data_path):

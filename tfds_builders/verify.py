@@ -22,6 +22,7 @@ that feeds it; the few records that fail are decoded again one by one, only to s
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import re
@@ -34,7 +35,7 @@ from tfds_builders.formats import paths, tfrecord
 
 # Records handed to tf.data at a time: large enough that the generator's Python step per element
 # is negligible, small enough that memory stays flat on any shard size.
-CHUNK_RECORDS = 2048
+CHUNK_RECORDS = 1024
 # Record problems named per shard; a shard of garbage would otherwise print a line per record.
 MAX_PROBLEMS_PER_SHARD = 10
 
@@ -50,9 +51,7 @@ class ShardReport:
   read: int = 0  # records framed (whatever their CRC)
   framing_broken: bool = False  # truncated, damaged length, unreadable: the count means nothing
   problems: List[str] = dataclasses.field(default_factory=list)
-  # Indices of records that were intact but did not decode (explained in a second pass).
-  undecoded: List[int] = dataclasses.field(default_factory=list)
-  omitted: int = 0
+  omitted: int = 0  # problems past MAX_PROBLEMS_PER_SHARD, counted but not listed
 
   def add(self, problem: str) -> None:
     if len(self.problems) < MAX_PROBLEMS_PER_SHARD:
@@ -61,7 +60,7 @@ class ShardReport:
       self.omitted += 1
 
   def lines(self) -> List[str]:
-    more = [f"{self.path}: and {self.omitted} more damaged records"] if self.omitted else []
+    more = [f"{self.path}: and {self.omitted} more bad records"] if self.omitted else []
     return self.problems + more
 
 
@@ -79,23 +78,26 @@ class SplitReport:
 
 
 def _tfrecord_records(shard: ShardReport) -> Iterator[Tuple[int, bytes]]:
-  with paths.open_binary(shard.path) as f:
-    try:
+  try:
+    with paths.open_binary(shard.path) as f:
       for record in tfrecord.read_records(f, shard.path):
         shard.read += 1
         if record.data is None:
           shard.add(f"record {record.index} at byte {record.offset}: {record.problem}")
         else:
           yield record.index, record.data
-    except SourceFormatError as e:
-      shard.framing_broken = True
-      shard.add(e.problem)
+  except SourceFormatError as e:
+    shard.framing_broken = True
+    shard.add(e.problem)
+  except OSError as e:  # permissions, a bucket that stops answering
+    shard.framing_broken = True
+    shard.add(f"cannot be read after {shard.read} records: {_first_line(e)}")
 
 
 def _array_record_records(shard: ShardReport) -> Iterator[Tuple[int, bytes]]:
   from array_record.python import array_record_module
 
-  with contextlib_local_copy(shard.path) as local:
+  with _local_copy(shard.path) as local:
     try:
       reader = array_record_module.ArrayRecordReader(local)
     except Exception as e:  # the reader raises plain RuntimeErrors/ValueErrors from C++
@@ -132,27 +134,19 @@ def _array_record_records(shard: ShardReport) -> Iterator[Tuple[int, bytes]]:
       reader.close()
 
 
-class contextlib_local_copy:
+@contextlib.contextmanager
+def _local_copy(path: str) -> Iterator[str]:
   """A local path for `path`: itself, or a temporary copy of a remote file (the array_record
   reader opens paths with its own file layer, which does not read gs:// through etils)."""
-
-  def __init__(self, path: str):
-    self.path = path
-    self._tmp = None
-
-  def __enter__(self) -> str:
-    if paths.is_local(self.path):
-      return self.path
-    self._tmp = tempfile.NamedTemporaryFile(prefix="verify_", suffix=".array_record")
-    with paths.open_binary(self.path) as f:
+  if paths.is_local(path):
+    yield path
+    return
+  with tempfile.NamedTemporaryFile(prefix="verify_", suffix=".array_record") as copy:
+    with paths.open_binary(path) as f:
       while chunk := f.read(16 << 20):
-        self._tmp.write(chunk)
-    self._tmp.flush()
-    return self._tmp.name
-
-  def __exit__(self, *exc) -> None:
-    if self._tmp is not None:
-      self._tmp.close()
+        copy.write(chunk)
+    copy.flush()
+    yield copy.name
 
 
 def _first_line(error: Exception) -> str:
@@ -221,11 +215,15 @@ def _checks(features) -> List[_Check]:
       classes = feature.num_classes
 
       def holds(value, classes=classes):
+        if isinstance(value, tf.RaggedTensor):  # a ClassLabel in a Sequence of sequences
+          value = value.flat_values
         flat = tf.reshape(tf.cast(value, tf.int64), [-1])
         # -1 is TFDS's "no label" (ClassLabel accepts it when encoding).
         return tf.reduce_all((flat >= -1) & (flat < classes))
 
       def explain(value, classes=classes):
+        if isinstance(value, tf.RaggedTensor):
+          value = value.flat_values
         bad = [int(v) for v in tf.reshape(value, [-1]).numpy() if not -1 <= v < classes]
         if not bad:
           return None
@@ -248,20 +246,23 @@ def _why_undecodable(features, checks, data: bytes) -> str:
   import tensorflow as tf
   import tensorflow_datasets as tfds
 
+  errors = (tf.errors.OpError, ValueError, TypeError)
   try:
     decoded = features.deserialize_example(tf.constant(data))
-  except (tf.errors.OpError, ValueError, TypeError) as e:
-    # Decode feature by feature (the others left encoded) to name the one that fails.
-    for key in features.keys():
-      skip = {k: tfds.decode.SkipDecoding() for k in features.keys() if k != key}
-      skip_all = {k: tfds.decode.SkipDecoding() for k in features.keys()}
+  except errors as e:
+    # Decode one feature at a time, the others left encoded, to name the one that fails (nested
+    # FeaturesDicts are decoded whole: a decoder cannot stand for a dict).
+    keys = [k for k, f in features.items() if not isinstance(f, tfds.features.FeaturesDict)]
+    try:
+      features.deserialize_example(tf.constant(data), decoders={
+          k: tfds.decode.SkipDecoding() for k in keys})
+    except errors as parse_error:
+      return f"is not an example of these features: {_first_line(parse_error)}"
+    for key in keys:
       try:
-        features.deserialize_example(tf.constant(data), decoders=skip_all)
-      except (tf.errors.OpError, ValueError, TypeError) as parse_error:
-        return f"is not an example of these features: {_first_line(parse_error)}"
-      try:
-        features.deserialize_example(tf.constant(data), decoders=skip)
-      except (tf.errors.OpError, ValueError, TypeError) as feature_error:
+        features.deserialize_example(tf.constant(data), decoders={
+            k: tfds.decode.SkipDecoding() for k in keys if k != key})
+      except errors as feature_error:
         return f"does not decode: {key}: {_first_line(feature_error)}"
     return f"does not decode: {_first_line(e)}"
   for check in checks:
@@ -271,9 +272,18 @@ def _why_undecodable(features, checks, data: bytes) -> str:
   return "does not decode"
 
 
+Chunks = Callable[[], Iterator[Tuple[List[int], List[int], List[bytes]]]]
+
+
 class _Decoder:
-  """Feeds (shard, index, bytes) chunks through one tf.data pipeline that decodes and checks every
-  example in parallel; reports the (shard, index) of each example that fails."""
+  """Decodes and checks examples in a tf.data pipeline fed with (shard, index, bytes) chunks.
+
+  Where every feature is a fixed-size tensor (images of a declared size, labels, scalars: the
+  MNIST family, smallNORB, ImageNet's images), each chunk is parsed as one batch
+  (`tf.io.parse_example`) and each feature decoded by its own `decode_batch_example`: half the
+  time of decoding example by example, which is what one epoch of tfds.load does. Other features
+  (sequences, images of any size) are decoded one example at a time.
+  """
 
   def __init__(self, features):
     import tensorflow as tf
@@ -282,7 +292,7 @@ class _Decoder:
     self.checks = _checks(features)
     checks = self.checks
 
-    def check(shard, index, serialized):
+    def check_one(shard, index, serialized):
       decoded = features.deserialize_example(serialized)
       holds = [c.holds(_value(decoded, c.path)) for c in checks]
       ok = tf.reduce_all(tf.stack(holds)) if holds else tf.constant(True)
@@ -292,11 +302,70 @@ class _Decoder:
         ok = tf.identity(ok)
       return shard, index, ok
 
-    self._check = check
+    self._check_one = check_one
+    self._check_batch = self._batch_checker(features)
 
-  def failures(self, chunks: Callable[[], Iterator[Tuple[List[int], List[int], List[bytes]]]]
-               ) -> Dict[int, List[int]]:
-    """shard number -> indices of the records that did not decode or failed a check."""
+  @staticmethod
+  def _batch_checker(features):
+    """A check of a whole chunk at once, or None when the features cannot be parsed as one
+    batch of fixed-size tensors."""
+    import tensorflow as tf
+    import tensorflow_datasets as tfds
+    try:
+      # TFDS's own parsing specs (not re-derived from the features here); an internal of
+      # tensorflow_datasets 4.9: if it moves, examples are decoded one by one, as tfds.load does.
+      from tensorflow_datasets.core import example_parser
+      specs = example_parser.ExampleParser(features.get_serialized_info()).flat_feature_specs
+    except (ImportError, AttributeError):
+      return None
+    leaves = []
+
+    def walk(feature, path) -> bool:
+      if isinstance(feature, tfds.features.FeaturesDict):
+        return all(walk(child, path + (key,)) for key, child in feature.items())
+      if isinstance(feature, tfds.features.Sequence):
+        return False
+      if isinstance(feature, tfds.features.Image) and None in tuple(feature.shape):
+        return False  # a batch of images of different sizes cannot be stacked
+      key = "/".join(path)
+      if not isinstance(specs.get(key), tf.io.FixedLenFeature):
+        return False
+      leaves.append((key, feature))
+      return True
+
+    if not walk(features, ()) or len(leaves) != len(specs):
+      return None
+
+    def check_batch(shard, index, serialized):
+      parsed = tf.io.parse_example(serialized, specs)
+      oks, decoded = [tf.ones_like(index, tf.bool)], []
+      for key, feature in leaves:
+        if isinstance(feature, tfds.features.Image):
+          # Each image's shape as decoded: TFDS's decode_batch_example stacks the images at the
+          # declared shape without looking at the decoded one (a 20x20 PNG passes as 28x28).
+          shapes = tf.map_fn(lambda encoded, f=feature: tf.raw_ops.Shape(
+              input=f.decode_example(encoded)), parsed[key],
+                             fn_output_signature=tf.TensorSpec([len(feature.shape)], tf.int32))
+          oks.append(tf.reduce_all(tf.equal(shapes, tf.constant(feature.shape, tf.int32)),
+                                   axis=1))
+          continue
+        value = feature.decode_batch_example(parsed[key])
+        decoded.append(value)
+        if isinstance(feature, tfds.features.ClassLabel):
+          flat = tf.reshape(tf.cast(value, tf.int64), [tf.shape(value)[0], -1])
+          oks.append(tf.reduce_all((flat >= -1) & (flat < feature.num_classes), axis=1))
+      ok = tf.reduce_all(tf.stack(oks), axis=0)
+      # A chunk holding an image that does not decode fails as a whole, and is looked at again
+      # example by example.
+      with tf.control_dependencies(decoded):
+        ok = tf.identity(ok)
+      return shard, index, ok
+
+    return check_batch
+
+  def failures(self, chunks: Chunks, one_by_one: bool = False) -> Dict[int, List[int]]:
+    """shard number -> indices of the records that did not decode or failed a check. In batches,
+    every record of a chunk that failed as a whole is among them: `one_by_one` tells which."""
     import numpy as np
     import tensorflow as tf
 
@@ -310,12 +379,17 @@ class _Decoder:
 
     spec = (tf.TensorSpec([None], tf.int32), tf.TensorSpec([None], tf.int64),
             tf.TensorSpec([None], tf.string))
-    ds = (tf.data.Dataset.from_generator(generate, output_signature=spec).unbatch()
-          .map(self._check, num_parallel_calls=tf.data.AUTOTUNE, deterministic=False)
-          # A record that does not decode raises inside the map: it is dropped here, and found
-          # below as an index that was fed but never came out.
-          .ignore_errors()
-          .batch(CHUNK_RECORDS))
+    ds = tf.data.Dataset.from_generator(generate, output_signature=spec)
+    if one_by_one or self._check_batch is None:
+      ds = ds.unbatch().map(self._check_one, num_parallel_calls=tf.data.AUTOTUNE,
+                            deterministic=False)
+    else:
+      ds = ds.map(self._check_batch, num_parallel_calls=tf.data.AUTOTUNE, deterministic=False)
+    # A record (or chunk) that does not decode raises inside the map: it is dropped here, and
+    # found below as indices that were fed but never came out.
+    ds = ds.ignore_errors()
+    if one_by_one or self._check_batch is None:
+      ds = ds.batch(CHUNK_RECORDS)
     decoded: Dict[int, List[np.ndarray]] = {}
     failed: Dict[int, List[int]] = {}
     for shard_ids, indices, oks in ds.as_numpy_iterator():
@@ -382,16 +456,26 @@ def verify_split(split: str, split_info, file_format: str, decoder: _Decoder,
   return report
 
 
-def _explain(shard: ShardReport, indices: Sequence[int], file_format: str,
+def _explain(shard: ShardReport, candidates: Sequence[int], file_format: str,
              decoder: _Decoder) -> None:
-  """Reads the shard again for the records that failed to decode, and says why each failed."""
-  wanted = set(indices[:MAX_PROBLEMS_PER_SHARD])
+  """Reads the shard again for the records that failed to decode (or were in a chunk that did),
+  finds which fail one by one, and says why the first few failed."""
+  wanted = set(candidates)
   # A throwaway report: the shard's own problems were counted on the first read.
   again = ShardReport(shard.path, shard.expected)
-  for index, data in _records(again, file_format):
-    if index in wanted:
-      shard.add(f"record {index}: {_why_undecodable(decoder.features, decoder.checks, data)}")
-  shard.omitted += len(indices) - len(wanted)
+  records = [(i, data) for i, data in _records(again, file_format) if i in wanted]
+
+  def chunks():
+    for begin in range(0, len(records), CHUNK_RECORDS):
+      part = records[begin:begin + CHUNK_RECORDS]
+      yield [0] * len(part), [i for i, _ in part], [data for _, data in part]
+
+  failed = decoder.failures(chunks, one_by_one=True).get(0, [])
+  by_index = dict(records)
+  for index in failed[:MAX_PROBLEMS_PER_SHARD]:
+    why = _why_undecodable(decoder.features, decoder.checks, by_index[index])
+    shard.add(f"record {index}: {why}")
+  shard.omitted += max(0, len(failed) - MAX_PROBLEMS_PER_SHARD)
 
 
 def verify(name: str, data_dir: Optional[str], out=print, progress: Optional[bool] = None) -> int:

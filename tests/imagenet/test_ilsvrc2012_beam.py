@@ -8,15 +8,8 @@ import sys
 import tensorflow_datasets as tfds
 
 import tfds_builders  # noqa: F401  (registers the builders)
-from conftest import DUMMY_DATA, REPO
-
-SOURCES = DUMMY_DATA / "ilsvrc2012"
-
-
-def keyed_examples(builder, split):
-  """file name (the key) -> (label, stored image bytes)."""
-  ds = builder.as_dataset(split=split, decoders={"image": tfds.decode.SkipDecoding()})
-  return {ex["file_name"].decode(): (int(ex["label"]), ex["image"]) for ex in tfds.as_numpy(ds)}
+from conftest import REPO
+from imagenet.test_ilsvrc2012 import SOURCES, examples
 
 
 def test_beam_two_workers_equals_the_plain_run(tmp_path, monkeypatch):
@@ -35,7 +28,7 @@ def test_beam_two_workers_equals_the_plain_run(tmp_path, monkeypatch):
                                                              beam_options=options))):
     builder = tfds.builder("ilsvrc2012", data_dir=tmp_path / name)
     builder.download_and_prepare(download_config=config)
-    results[name] = {split: keyed_examples(builder, split)
+    results[name] = {split: examples(builder, split)
                      for split in ("train", "validation", "test")}
     assert {s: i.num_examples for s, i in builder.info.splits.items()} == {
         "train": 21, "validation": 7, "test": 4}

@@ -51,6 +51,24 @@ socket.getaddrinfo = _loopback_getaddrinfo
 '''
 
 
+def log_text(log_path):
+  return log_path.read_text(errors="replace")
+
+
+def stop_process_group(process):
+  """Stops a process started with start_new_session=True and every process it started."""
+  for sig in (signal.SIGTERM, signal.SIGKILL):
+    try:
+      os.killpg(process.pid, sig)
+    except ProcessLookupError:
+      break
+    try:
+      process.wait(timeout=30)
+      break
+    except subprocess.TimeoutExpired:
+      continue
+
+
 @pytest.fixture
 def subprocess_env(tmp_path):
   """The venv's bin/ first on PATH: the pool starts each worker as plain `python`."""
@@ -90,24 +108,7 @@ def worker_pool(tmp_path, subprocess_env):
         time.sleep(0.2)
     yield port, log_path
   finally:
-    _stop_process_group(pool)
-
-
-def log_text(log_path):
-  return log_path.read_text(errors="replace")
-
-
-def _stop_process_group(process):
-  for sig in (signal.SIGTERM, signal.SIGKILL):
-    try:
-      os.killpg(process.pid, sig)
-    except ProcessLookupError:
-      break
-    try:
-      process.wait(timeout=30)
-      break
-    except subprocess.TimeoutExpired:
-      continue
+    stop_process_group(pool)
 
 
 def build_on_the_pool(command, env, cwd, pool_log, timeout=300):

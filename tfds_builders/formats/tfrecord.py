@@ -16,9 +16,8 @@ and reading goes on.
 
 from __future__ import annotations
 
-import dataclasses
 import struct
-from typing import BinaryIO, Iterator, Optional, Union
+from typing import BinaryIO, Iterator, NamedTuple, Optional, Union
 
 import google_crc32c
 
@@ -48,10 +47,10 @@ def frame(data: bytes) -> bytes:
       "<I", masked_crc32c(data))
 
 
-@dataclasses.dataclass(frozen=True)
-class Record:
+class Record(NamedTuple):
   """One record: its 0-based index in the file, the byte offset of its frame, and either its data
-  or, when the data's CRC does not match, None and the problem in words."""
+  or, when the data's CRC does not match, None and the problem in words. (A tuple, not a
+  dataclass: one is made per record, and a dataclass costs several times as much to make.)"""
   index: int
   offset: int
   data: Optional[bytes]
