@@ -11,7 +11,9 @@ HERE = pathlib.Path(__file__).resolve().parent
 REQUIRES = [
     "tensorflow-datasets>=4.9.7,<5",
     "numpy>=1.26",
-    "pillow>=10.1",
+    # 11.2.1: the first whose text rendering reproduces the bundled sample glyphs, which the tests
+    # regenerate (dummy_data/_common.py) and compare pixel for pixel; the lowest CI tests.
+    "pillow>=11.2.1",
     "scipy>=1.11",
     # TFRecord's CRC32C in C, for `verify` (gcsfs and google-cloud-storage use the same package).
     "google-crc32c>=1.5",
@@ -21,8 +23,8 @@ REQUIRES = [
     "apache-beam>=2.55",
     # tensorflow-metadata 1.21 (the release after 1.17.3) is generated for protobuf >= 6.31.1 (its
     # *_pb2 modules import google.protobuf.runtime_version) yet declares protobuf>=4.25.2, so next
-    # to TensorFlow 2.16-2.20 (protobuf 4.x or 5.x) `import tensorflow_datasets` fails. 1.16.1 and
-    # 1.17.3 load under protobuf 4.25 up to 6.x: .ci/versions tests both ends.
+    # to TensorFlow 2.16-2.19 (protobuf < 6) `import tensorflow_datasets` fails. 1.16.1 (with
+    # protobuf 4.25) and 1.17.3 (with protobuf 6.33) are the two ends .ci/versions tests.
     "tensorflow-metadata>=1.16.1,<1.18",
 ]
 
@@ -32,15 +34,17 @@ EXTRAS = {
     "beam": ["apache-beam>=2.55"],
     # gs:// sources through gcsfs (TFDS's path type uses it when TensorFlow's own GCS file system
     # is not used: EPATH_USE_TF=false, or no TensorFlow).
-    "cloud": ["gcsfs>=2024.2"],
+    "cloud": ["gcsfs>=2024.2", "google-cloud-storage>=2.0"],  # the latter: the bucket build lock
     # The notebooks' extras: pictures (tfds.show_examples too) and sliders. The README's first
     # command installs them.
     "notebooks": ["matplotlib>=3.7", "ipywidgets>=8"],
     # dill: tensorflow_datasets.testing imports it; nbclient/ipykernel run the notebooks in tests.
-    # gcsfs and gcp-storage-emulator: the gs:// tests run against a local GCS emulator.
+    # gcsfs and gcp-storage-emulator: the gs:// tests run against a local GCS emulator (from
+    # 2026.7.18 it no longer needs pkg_resources, which the setuptools uv installs, 84, lacks).
     # build: tests/test_packaging.py makes the sdist and wheel as .ci/versions does.
     "test": ["pytest>=8", "hypothesis>=6.100", "dill", "nbclient>=0.10", "nbformat>=5",
-             "gcsfs>=2024.2", "gcp-storage-emulator>=2024.8",
+             "gcsfs>=2024.2", "gcp-storage-emulator>=2026.7.18", "google-cloud-storage>=2.0",
+             "cryptography>=3.1",
              "ipykernel>=6", "matplotlib>=3.7", "ipywidgets>=8", "build>=1"],
 }
 

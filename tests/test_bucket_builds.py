@@ -25,10 +25,10 @@ from tfds_builders.builder_base import sample_sources_dir
 BUCKET = "tfds-builders-out"
 COUNTS = {
     "mnist_idx": {"train": 24, "test": 12},
-    "fashion_mnist_idx": {"train": 12, "test": 6},
-    "kmnist_idx": {"train": 12, "test": 6},
+    "fashion_mnist_idx": {"train": 20, "test": 10},
+    "kmnist_idx": {"train": 20, "test": 10},
     "emnist_idx/digits": {"train": 14, "test": 9},
-    "qmnist": {"train": 12, "test": 8},
+    "qmnist": {"train": 24, "test": 10010, "test10k": 10000, "test50k": 10},
     "mnist_csv": {"train": 12, "test": 6},
     "norb_small/stereo": {"train": 8, "test": 7},
     "ilsvrc2012": {"train": 21, "validation": 7, "test": 4},
@@ -135,13 +135,15 @@ def test_the_bucket_holds_the_datasets_and_nothing_else_of_their_builds(bucket_b
   for kind, names in (("plain", PLAIN), ("beam", BEAM)):
     bucket_builds.result(kind, names[0])
   listing = bucket_builds.listing()
-  # Every object of a build is in its version folder (no incomplete.* folder, no lock object):
-  # <kind>/tfds/<name>[/<config>]/<version>/<file>.
-  beside_versions = {name.rsplit("/", 2)[0] + "/" + name.rsplit("/", 2)[1]
-                     for name in listing if not name.endswith("/")}
-  for entry in beside_versions:
-    assert tfds.core.Version.is_valid(entry.rsplit("/", 1)[1]), (entry, listing)
-  datasets = {entry.split("/", 2)[0] + ":" + entry.split("/", 2)[2].rsplit("/", 1)[0]
-              for entry in beside_versions}
+  # Every object of a build is in its version folder, <kind>/tfds/<name>[/<config>]/<version>/,
+  # or is TFDS's own note of the default config (<name>/.config/metadata.json): no incomplete.*
+  # folder, no lock object.
+  datasets = set()
+  for name in listing:
+    parts = name.split("/")
+    if name.endswith("/") or parts[-2] == ".config":
+      continue
+    assert tfds.core.Version.is_valid(parts[-2]), (name, listing)
+    datasets.add(parts[0] + ":" + "/".join(parts[2:-2]))
   assert datasets == {f"plain:{name}" for name in PLAIN} | {f"beam:{name}" for name in BEAM}
   assert not [name for name in listing if "incomplete." in name or name.endswith(".lock")]

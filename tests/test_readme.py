@@ -1,28 +1,34 @@
-"""The README is a test: every fenced block of README.md and of the notebooks' markdown cells is
-in BLOCKS below, run as written on the bundled samples (only paths substituted, see PATHS) or
-classified as not run, with the reason.
+"""The README is a test: every fenced block of README.md and of the notebooks' markdown cells has
+a line in BLOCKS below, and is run as written on the bundled samples (only paths substituted, see
+PATHS) or classified as not run, with the reason.
 
 A new block fails `test_every_block_is_classified` until it has its line in BLOCKS, keyed by
-(file, the heading above it, its first line):
-  - a Python snippet:   Python()  (options: datasets=, shown=, then=, bucket=; see the class)
-  - a bash block:       Commands(Run(), ...)  one entry per command line (continuations joined,
-                        comment lines left out): Run(...), NotRun("why"), Equivalent(fn, "why")
-  - any other fence:    Text("what it is and what checks it", check=fn or None)
+(file, the heading above it, its label): the label is the block's first line that is not an
+import or a comment, without its comment (in a fence without a language, its first line),
+followed by " #2", " #3" for later blocks of one section with the same label. The failure
+prints the key to copy. Then, by the block's kind:
+  - Python:              Python()                   options: datasets=, shown=, then=, bucket=
+  - bash:                Commands(Run(), NotRun("why"), Equivalent(fn, "why"), ...)
+                         one entry per command line (continuations joined, comment lines out)
+  - a `$ ...` transcript: Session()                 options: datasets=, setup=
+  - anything else:       Text("what it is", check=fn or None)
+A path the block uses that PATHS does not map fails the run, naming it: add it to PATHS.
 
-Python blocks and `tfds ...` lines run in children of tests/support/block_runner.py, a server
-that imports TensorFlow and TFDS once and forks a fresh process per block (the network refused
-but for 127.0.0.1, where the GCS emulator answers `gs://my-bucket/...`).
+Python blocks and command lines run in children of tests/support/block_runner.py, a server that
+imports TensorFlow and TFDS once and forks a fresh process per block (the network refused but for
+127.0.0.1, where the GCS emulator answers for `gs://my-bucket/...`).
 """
 
 import dataclasses
 import functools
+import gzip
 import hashlib
 import json
 import os
-import pathlib
 import re
 import shlex
 import shutil
+import struct
 import subprocess
 import textwrap
 from typing import Callable, Optional
@@ -34,25 +40,35 @@ from support import readme_blocks
 from support.block_runner import BlockRunner
 from support.gcs_emulator import BUCKET, EMULATOR_ENV, bucket  # noqa: F401  (the fixture)
 
-# What the README writes -> what the test uses (each run block gets its own data dir and, when
-# it names the bucket, its own folder in the emulator's bucket).
+# What the README writes -> what the test uses. Each run block (each line of a bash block) gets
+# a data dir of its own, which is also TFDS's default data dir (TFDS_DATA_DIR), and, when it
+# names the bucket, a folder of its own in the emulator's bucket.
 PATHS = {
     "~/imagenet": "{samples}/ilsvrc2012",
     "~/mnist": "{samples}/mnist_idx",
     "~/tensorflow_datasets": "{data_dir}",
     "/data/tfds": "{data_dir}",
+    "/tmp/tfds_data": "{data_dir}",
     "/tmp/beam_check": "{tmp}/beam_check",
     "gs://my-bucket": "{bucket}",
 }
 
+# TFDS writes a dataset's files through TensorFlow's GCS file system, which cannot be pointed at
+# the emulator (only gcsfs can): a gs:// data dir is a local one in these runs.
+BUCKET_DATA_DIR = {"gs://my-bucket/tfds": "{data_dir}"}
+BUCKET_DATA_DIR_REASON = ("the data dir is a local folder: TFDS writes the dataset through "
+                          "TensorFlow's GCS file system, which cannot be pointed at the emulator; "
+                          "the sources are read from the emulator's bucket")
+
 IMAGENET_SPLITS = {"train": 21, "validation": 7, "test": 4}
+MNIST_SPLITS = {"train": 24, "test": 12}
 # What `gsutil -m cp ILSVRC2012_img_train.tar ILSVRC2012_img_val.tar ILSVRC2012_devkit_t12.tar.gz`
 # puts in the bucket (no test tar).
 IMAGENET_COPIED = ("ilsvrc2012/ILSVRC2012_img_train.tar", "ilsvrc2012/ILSVRC2012_img_val.tar",
                    "ilsvrc2012/ILSVRC2012_devkit_t12.tar.gz")
 
 
-# --- how a block is classified --------------------------------------------------------------------
+# --- how a block is classified ------------------------------------------------------------------
 
 @dataclasses.dataclass(frozen=True)
 class Ci:
@@ -62,9 +78,9 @@ class Ci:
 @dataclasses.dataclass(frozen=True)
 class Python:
   """Run as a script (a child of the block runner), in a folder holding `dummy_data/` (a link to
-  the samples), with its own TFDS_DATA_DIR and MPLBACKEND=Agg. Every statement that calls
-  print() and has comments must print exactly its comments (a comment-only line right after it
-  continues them)."""
+  the samples), with a data dir of its own as TFDS_DATA_DIR and MPLBACKEND=Agg. Every statement
+  that calls print() and has comments must print exactly its comments (a comment-only line right
+  after it continues them)."""
   # Built from the samples into TFDS_DATA_DIR first, for a snippet that would otherwise download
   # them: `tfds.load(name)` then finds them there.
   datasets: tuple = ()
@@ -75,37 +91,42 @@ class Python:
   # Statements the test runs after the block, in its namespace: what the block's prose promises
   # but the block itself never exercises.
   then: str = ""
-  # Put in the block's bucket folder first: folder -> sample files or folders ("name/").
+  # Put in the block's bucket folder first: folder -> sample files, or folders ("name/").
   bucket: dict = dataclasses.field(default_factory=dict)
+  # Paths mapped differently from PATHS in this block, and why.
+  paths: dict = dataclasses.field(default_factory=dict)
+  paths_reason: str = ""
 
 
 @dataclasses.dataclass(frozen=True)
 class Run:
-  """A command line run as written, paths substituted, network refused (`tfds ...` is the venv's
-  TFDS command line, in a child of the block runner). Exit code 0 unless `expect` is given."""
+  """A command line run as written, paths substituted, network refused (`tfds` is the venv's
+  TFDS command line, `python -m` the venv's python, each in a child of the block runner). Exit
+  code 0 unless `expect` is given."""
   # Dataset name (with config) -> {split: examples} it must have built, in --data_dir (or the
   # default data dir); the file format must be --file_format's when that is given.
   built: dict = dataclasses.field(default_factory=dict)
-  # Words appended to the line, with the reason, when it cannot run exactly as written.
+  # Words appended to the line, and why, when it cannot run exactly as written.
   append: tuple = ()
   append_reason: str = ""
-  # Called with (result, block) instead of the exit-code check.
+  # Called with the result instead of the exit-code check.
   expect: Optional[Callable] = None
   bucket: dict = dataclasses.field(default_factory=dict)
+  paths: dict = dataclasses.field(default_factory=dict)
+  paths_reason: str = ""
 
 
 @dataclasses.dataclass(frozen=True)
 class NotRun:
   """Not run, for `reason`. A `tfds build` line is still parsed by TFDS's own flag parser, its
-  datasets looked up and its Beam options checked against Beam's, so a renamed builder or flag
-  fails here too."""
+  datasets looked up and its Beam options and runner checked against Beam's, so a renamed
+  builder, flag or option fails here too."""
   reason: str
 
 
 @dataclasses.dataclass(frozen=True)
 class Equivalent:
-  """Not run as written because the tool cannot reach the test's stand-ins; `function(words,
-  context)` does the same thing."""
+  """Not run as written, for `reason`; `function(words, context)` does the same thing."""
   function: Callable
   reason: str
 
@@ -120,38 +141,47 @@ class Commands:
 
 
 @dataclasses.dataclass(frozen=True)
+class Session:
+  """A terminal transcript: each `$ command` is run as a Run line is (in one folder, one data
+  dir), stdout and stderr together, and must print exactly the lines after it, paths written
+  back as the README writes them; a line `…` stands for any lines. `$ echo $?` prints the exit
+  code of the command before it."""
+  datasets: tuple = ()  # built from the samples into the data dir first
+  setup: Optional[Callable] = None  # called with the data dir before the first command
+
+
+@dataclasses.dataclass(frozen=True)
 class Text:
   """A fenced block that is not code: what it is, and the check that keeps it true (or None)."""
   what: str
   check: Optional[Callable] = None
 
 
-# --- checks of output examples and listings ----------------------------------------------------------
+# --- checks of output examples, listings, and stand-ins for tools ---------------------------------
 
-def matches_download_error_example(result, block_key=None):
+def matches_download_error_example(result):
   """Offline, `tfds build ... mnist_idx` must fail with the README's DownloadError example: its
   first line, every mirror in its order (with whatever reason the failure had), its advice."""
-  [example] = [b for b in readme_blocks.all_blocks() if b.first_line.startswith("DownloadError:")]
+  [example] = [b for b in readme_blocks.blocks_of(README)
+               if b.first_line.startswith("DownloadError:")]
   lines = example.text.splitlines()
   assert result.returncode != 0, result
   assert re.search(r"\bDownloadError: " + re.escape(lines[0].split(": ", 1)[1]) + "$",
                    result.stderr, re.M), result
   urls = [re.match(r"  - (\S+): ", line)[1] for line in lines[1:-1]]
-  found = re.findall(r"^  - (\S+): \S.*$", result.stderr, re.M)
-  assert found == urls, result
-  assert lines[-1].endswith(" …")
-  assert lines[-1][:-2] in result.stderr, result
+  assert re.findall(r"^  - (\S+): \S.*$", result.stderr, re.M) == urls, result
+  assert lines[-1].endswith(" …") and lines[-1][:-2] in result.stderr, result
 
 
 def download_error_is_checked(block):
-  uses = [how for how in BLOCKS.values() if isinstance(how, Commands)
-          for line in how.lines if getattr(line, "expect", None) is matches_download_error_example]
-  assert uses, "no command line of the table is checked against the DownloadError example"
+  assert [line for how in BLOCKS.values() if isinstance(how, Commands) for line in how.lines
+          if getattr(line, "expect", None) is matches_download_error_example], (
+      "no command line of the table is checked against the DownloadError example")
 
 
 def idx_folder_listing_is_the_samples(block):
-  """The listing names exactly the files of dummy_data/idx_folder, with each split's count."""
-  from tfds_builders.formats.idx import read_idx
+  """The listing names exactly the files of dummy_data/idx_folder, with each split's count (the
+  count in the header of its labels file: IDX magic 0x00000801, then the count, big-endian)."""
   listed = re.findall(r"[\w.-]+\.(?:gz|json|txt)", block.text)
   folder = DUMMY_DATA / "idx_folder"
   assert sorted(listed) == sorted(p.name for p in folder.iterdir() if p.suffix != ".py")
@@ -159,7 +189,9 @@ def idx_folder_listing_is_the_samples(block):
     counted = re.search(r"(\d+) images", line)
     if counted:
       labels = re.search(r"([\w-]+-labels-idx1-ubyte\.gz)", line)[1]
-      assert len(read_idx(folder / labels)) == int(counted[1]), line
+      with gzip.open(folder / labels) as f:
+        magic, count = struct.unpack(">II", f.read(8))
+      assert (magic, count) == (0x801, int(counted[1])), line
 
 
 def layout_names_what_exists(block):
@@ -170,51 +202,81 @@ def layout_names_what_exists(block):
   for name in re.sub(r"\([^)]*\)", "", " ".join(readers.split())).split(","):
     assert (REPO / "tfds_builders/formats" / f"{name.strip()}.py").is_file(), name
   for line in block.text.splitlines():
-    first, *others = line.split("  ")[0].strip().split(", ") if line[:1] != " " else [""]
-    if first:
-      first = REPO / first.replace("<builder>", "mnist_idx")
-      assert first.exists(), line
-      for other in others:
-        assert (first.parent / other).exists(), line
+    if line[:1] == " ":
+      continue
+    first, *others = line.split("  ")[0].strip().split(", ")
+    first = REPO / first.replace("<builder>", "mnist_idx")
+    assert first.exists(), line
+    for other in others:
+      assert (first.parent / other).exists(), line
 
 
 def copy_to_the_bucket(words, context):
-  """`gsutil -m cp FILE... gs://.../` from the ImageNet samples folder, through the same GCS
-  client the builders use."""
+  """`gsutil -m cp FILE... gs://.../` run in the ImageNet samples folder, through gcsfs."""
   from etils import epath
   assert words[:3] == ["gsutil", "-m", "cp"] and words[-1].endswith("/"), words
   for name in words[3:-1]:
     (epath.Path(words[-1]) / name).write_bytes((DUMMY_DATA / "ilsvrc2012" / name).read_bytes())
 
 
-# --- the table ----------------------------------------------------------------------------------------
+def _tfrecord_offsets(path):
+  """The byte offset of each record of a TFRecord file (8-byte length, 4-byte CRC, the data,
+  4-byte CRC)."""
+  data, offsets, at = path.read_bytes(), [], 0
+  while at < len(data):
+    offsets.append(at)
+    at += 16 + int.from_bytes(data[at:at + 8], "little")
+  return offsets
+
+
+def damage_the_copy(data_dir):
+  """"one flipped bit in the train shard and the test shard's last 200 bytes lost": the bit is
+  the first of record 5's data."""
+  built = data_dir / "mnist_idx" / "1.0.0"
+  train = built / "mnist_idx-train.tfrecord-00000-of-00001"
+  data = bytearray(train.read_bytes())
+  data[_tfrecord_offsets(train)[5] + 12] ^= 1
+  train.write_bytes(bytes(data))
+  test = built / "mnist_idx-test.tfrecord-00000-of-00001"
+  test.write_bytes(test.read_bytes()[:-200])
+
+
+# --- the table ------------------------------------------------------------------------------------
 
 README = "README.md"
-SOURCES_IN_A_BUCKET = "Sources in a bucket (`gs://`)"
 IDX_FOLDERS = "Your own IDX or CSV folders: `IdxFolder`, `CsvFolder`"
+VERIFY = "Checking a built dataset: `verify`"
 BEAM = "Apache Beam (distributed generation)"
-NOT_ON_A_CLUSTER = ("a cluster runner: needs a real {} (none is reachable from the test "
-                    "machines); its flags, dataset and Beam options are checked")
+SOURCES = "Sources: mirrors, your own mirror, files on disk, buckets"
+SOURCES_IN_A_BUCKET = "Sources in a bucket (`gs://`)"
+ON_A_CLUSTER = ("a cluster runner: needs a real {} (none is reachable from the test machines); "
+                "its flags, dataset, Beam options and runner are checked")
 
 BLOCKS = {
     (README, "tfds_builders",
      "python3 -m venv .venv && .venv/bin/pip install -q -e '.[tf-cpu,notebooks]' && "
      ".venv/bin/python -m tfds_builders demo"):
         Ci(),
-    (README, "Use", "import tensorflow_datasets as tfds"):
+    (README, "Use", 'ds = tfds.load("mnist_idx", split="train", as_supervised=True)'):
         Python(datasets=("mnist_idx", "norb_small")),
-    (README, "Use", "tfds build --imports tfds_builders mnist_idx                      "
-                    "# downloads, with mirror fallback"):
+    (README, "Use", "tfds build --imports tfds_builders mnist_idx"):
         Commands(
             Run(expect=matches_download_error_example),  # offline: the documented failure
-            Run(built={"mnist_idx": {"train": 24, "test": 12}}),
-            Run(built={"mnist_idx": {"train": 24, "test": 12}}, append=("--manual_dir", "~/mnist"),
+            Run(built={"mnist_idx": MNIST_SPLITS}),
+            Run(built={"mnist_idx": MNIST_SPLITS}, append=("--manual_dir", "~/mnist"),
                 append_reason="as written it downloads the real MNIST from the internet"),
         ),
+    (README, VERIFY, "$ python -m tfds_builders verify mnist_idx --data_dir /tmp/tfds_data"):
+        Session(datasets=("mnist_idx",)),
+    (README, VERIFY, "$ python -m tfds_builders verify mnist_idx --data_dir /tmp/tfds_data #2"):
+        Session(datasets=("mnist_idx",), setup=damage_the_copy),
+    (README, VERIFY, "$ python -m tfds_builders verify mnist_idx --data_dir /tmp/tfds_data "
+                     "--sources --manual_dir dummy_data/mnist_idx"):
+        Session(datasets=("mnist_idx",)),
     (README, IDX_FOLDERS, "dataset_meta.json  labels.txt"):
         Text("a folder listing: the files of dummy_data/idx_folder and each split's count",
              check=idx_folder_listing_is_the_samples),
-    (README, IDX_FOLDERS, "import tensorflow_datasets as tfds"):
+    (README, IDX_FOLDERS, 'b = tfds_builders.IdxFolder("dummy_data/idx_folder")'):
         Python(shown={
             "b.info.splits":
                 "', '.join(f'{name} {split.num_examples}' for name, split in sorted(_.items()))",
@@ -223,14 +285,14 @@ BLOCKS = {
                 "_['image'].shape else ''), 'label: ' + ', '.join(_['label'].names), "
                 "*[k for k in _ if k not in ('image', 'label')]])",
         }, then=textwrap.dedent("""\
-            # "CsvFolder("dummy_data/csv_folder") alike": the same splits and examples.
+            # "CsvFolder("dummy_data/csv_folder") alike": the same splits.
             c = tfds_builders.CsvFolder("dummy_data/csv_folder")
             assert {k: v.num_examples for k, v in c.info.splits.items()} == {
                 k: v.num_examples for k, v in b.info.splits.items()}
-            # write_tfds_dataset kept the splits, and tfds.load read them back.
+            # What write_tfds_dataset wrote, tfds.load read back.
             assert sum(1 for _ in ds) == 8
             """)),
-    (README, "`norb_small`", "from tfds_builders.smallnorb.lookup import PoseIndex"):
+    (README, "`norb_small`", 'index = PoseIndex.load("norb_small", split="test")'):
         Python(datasets=("norb_small",), then=textwrap.dedent("""\
             # The pose found is the one asked for (degrees=True), and the turntable is "every
             # azimuth, in order" of one object at one elevation and lighting.
@@ -238,12 +300,15 @@ BLOCKS = {
                     int(pair["elevation_degrees"]), int(pair["azimuth_degrees"]),
                     int(pair["label_lighting"])) == (4, 5, 60, 20, 0)
             azimuths = [int(e["azimuth_degrees"]) for e in strip]
-            assert azimuths == sorted(set(azimuths)) and int(pair["azimuth_degrees"]) in azimuths
+            assert azimuths == sorted(set(azimuths)) and 20 in azimuths
             assert {(int(e["label_category"]), int(e["instance"]), int(e["elevation_degrees"]),
                      int(e["label_lighting"])) for e in strip} == {(4, 5, 60, 0)}
             """)),
-    (README, "`ilsvrc2012`", 'builder = tfds.builder("ilsvrc2012")   # or "ilsvrc2012_raw256"'):
-        Python(shown={"readable_name(builder.info, 0)": None}),
+    (README, "`ilsvrc2012`", 'builder = tfds.builder("ilsvrc2012")'):
+        Python(shown={"readable_name(builder.info, 0)": None}, then=textwrap.dedent("""\
+            # "or ilsvrc2012_raw256": that name is a builder too.
+            assert tfds.builder("ilsvrc2012_raw256").name == "ilsvrc2012_raw256"
+            """)),
     (README, "`ilsvrc2012`",
      "tfds build --imports tfds_builders ilsvrc2012_localization --manual_dir ~/imagenet"):
         Commands(Run(built={"ilsvrc2012_localization": IMAGENET_SPLITS})),
@@ -254,17 +319,18 @@ BLOCKS = {
             assert len(crops) == 21 and all(s[0] > 0 and s[1] > 0 and s[2] == 3 for s, _ in crops)
             """)),
     (README, BEAM, "tfds build --imports tfds_builders ilsvrc2012 --manual_dir ~/imagenet "
-                   "--data_dir /tmp/beam_check \\"):
+                   "--data_dir /tmp/beam_check"):
         Commands(Run(built={"ilsvrc2012": IMAGENET_SPLITS})),
-    (README, BEAM, "# Google Cloud Dataflow"):
-        Commands(NotRun(NOT_ON_A_CLUSTER.format("Dataflow project")),
-                 NotRun(NOT_ON_A_CLUSTER.format("Flink cluster")),
-                 NotRun(NOT_ON_A_CLUSTER.format("Spark cluster"))),
+    (README, BEAM, "tfds build --imports tfds_builders ilsvrc2012 --manual_dir "
+                   "gs://my-bucket/imagenet --data_dir gs://my-bucket/tfds"):
+        Commands(NotRun(ON_A_CLUSTER.format("Dataflow project")),
+                 NotRun(ON_A_CLUSTER.format("Flink cluster")),
+                 NotRun(ON_A_CLUSTER.format("Spark cluster"))),
     (README, BEAM, "source .venv/bin/activate"):
         Commands(*[NotRun("a worker pool on port 50000 of every interface, left running in the "
                           "background: tests/imagenet/test_ilsvrc2012_portable.py starts the same "
                           "pool on a free port and runs this build on it")] * 3),
-    (README, "Sources: mirrors, your own mirror, files on disk, buckets",
+    (README, SOURCES,
      "DownloadError: Could not download train-images-idx3-ubyte.gz: every mirror failed."):
         Text("an output example: what the first `tfds build` line of 'Use' prints offline, "
              "checked by that line's run (matches_download_error_example)",
@@ -276,24 +342,27 @@ BLOCKS = {
             Equivalent(copy_to_the_bucket,
                        "gsutil's JSON API client is https only and cannot be pointed at the "
                        "plain-http emulator: the same files are copied with gcsfs"),
-            Run(built={"ilsvrc2012": {"train": 21, "validation": 7}}),
-            Run(built={"mnist_idx": {"train": 24, "test": 12}},
+            Run(built={"ilsvrc2012": {"train": 21, "validation": 7}},
+                paths=BUCKET_DATA_DIR, paths_reason=BUCKET_DATA_DIR_REASON),
+            Run(built={"mnist_idx": MNIST_SPLITS},
                 bucket={"sources/mnist_idx/": ("mnist_idx/",)}),
         ),
     (README, SOURCES_IN_A_BUCKET,
      'builder = tfds.builder("ilsvrc2012", data_dir="gs://my-bucket/tfds")'):
-        Python(bucket={"imagenet/": IMAGENET_COPIED}, then=textwrap.dedent("""\
-            assert {s: i.num_examples for s, i in builder.info.splits.items()} == {
-                "train": 21, "validation": 7}
-            """)),
+        Python(bucket={"imagenet/": IMAGENET_COPIED},
+               paths=BUCKET_DATA_DIR, paths_reason=BUCKET_DATA_DIR_REASON,
+               then=textwrap.dedent("""\
+                   assert {s: i.num_examples for s, i in builder.info.splits.items()} == {
+                       "train": 21, "validation": 7}
+                   """)),
     (README, "Layout",
      "tfds_builders/formats/     pure readers (no TensorFlow): compression, matrix (IDX and NORB "
      "share"):
         Text("the repository's layout, not a command", check=layout_names_what_exists),
     ("notebooks/imagenet_setup.ipynb", "Big machines: Apache Beam",
      "tfds build --imports tfds_builders ilsvrc2012 --manual_dir gs://my-bucket/imagenet "
-     "--data_dir gs://my-bucket/tfds \\"):
-        Commands(NotRun(NOT_ON_A_CLUSTER.format("Dataflow project"))),
+     "--data_dir gs://my-bucket/tfds"):
+        Commands(NotRun(ON_A_CLUSTER.format("Dataflow project"))),
 }
 
 
@@ -304,17 +373,18 @@ BY_KEY = {block.key: block for block in readme_blocks.all_blocks()}
 
 def test_every_block_is_classified():
   found = [block.key for block in readme_blocks.all_blocks()]
-  assert len(found) == len(set(found)), "two blocks with one key: give one another first line"
   new = [key for key in found if key not in BLOCKS]
   gone = [key for key in BLOCKS if key not in BY_KEY]
   assert not new and not gone, (
-      f"blocks without a line in BLOCKS (add one; see this file's docstring): {new}; "
-      f"lines in BLOCKS whose block is gone or changed its first line or heading: {gone}")
+      "BLOCKS must classify every fenced block (see this file's docstring).\n"
+      + "".join(f"  new, add a line: {key!r}\n" for key in new)
+      + "".join(f"  gone (or its label or heading changed): {key!r}\n" for key in gone))
 
 
 def test_ci_runs_the_first_block_itself():
   first = readme_blocks.blocks_of(README)[0]
   assert isinstance(BLOCKS.get(first.key), Ci), "only README's first block is run by .ci/run"
+  assert [k for k, how in BLOCKS.items() if isinstance(how, Ci)] == [first.key]
   ci = (REPO / ".ci/run").read_text()
   [program] = re.findall(r"awk '([^']*)' README\.md", ci)
   read = subprocess.run(["awk", program, str(REPO / README)], capture_output=True, text=True,
@@ -322,57 +392,6 @@ def test_ci_runs_the_first_block_itself():
   assert read == readme_blocks.command_lines(first.text) == first.text.splitlines()
   assert len(read) == 2 and "pytest" in read[1] and "tfds_builders demo" in read[0]
   assert 'bash -c "$command"' in ci  # each line runs as written
-
-
-class Context:
-  """What running one block needs: the runner, a folder of its own, the bucket when it uses it."""
-
-  def __init__(self, block, tmp_path, request):
-    self.block, self.tmp, self.request = block, tmp_path, request
-    self.bucket = None
-    if "gs://my-bucket" in block.text:
-      request.getfixturevalue("bucket")
-      slug = hashlib.sha1(repr(block.key).encode()).hexdigest()[:10]
-      self.bucket = f"gs://{BUCKET}/readme/{slug}"
-
-  @property
-  def runner(self):  # started on first use: Text blocks need no TensorFlow
-    return self.request.getfixturevalue("runner")
-
-  @property
-  def prebuilt(self):
-    return self.request.getfixturevalue("prebuilt")
-
-  def fill_bucket(self, contents):
-    from etils import epath
-    for folder, sources in contents.items():
-      for source in sources:
-        paths = (sorted(p for p in (DUMMY_DATA / source).rglob("*") if p.is_file()
-                        and p.suffix != ".py") if source.endswith("/") else [DUMMY_DATA / source])
-        for path in paths:
-          relative = path.relative_to(DUMMY_DATA / source) if source.endswith("/") else path.name
-          target = epath.Path(f"{self.bucket}/{folder}") / relative
-          target.parent.mkdir(parents=True, exist_ok=True)
-          target.write_bytes(path.read_bytes())
-
-  def substitute(self, text, data_dir):
-    values = {"samples": str(DUMMY_DATA), "data_dir": str(data_dir), "tmp": str(self.tmp),
-              "bucket": self.bucket}
-    for written in sorted(PATHS, key=len, reverse=True):
-      text = text.replace(written, PATHS[written].format(**values))
-    assert "~/" not in text and "my-bucket" not in text, (
-        f"a path the test does not substitute (add it to PATHS): {text}")
-    return text
-
-  def env(self, **extra):
-    emulator = {k: os.environ[k] for k in (*EMULATOR_ENV, "STORAGE_EMULATOR_HOST")
-                if self.bucket and k in os.environ}
-    return self.runner.env(MPLBACKEND="Agg", **emulator, **extra)
-
-  def folder(self, name):
-    path = self.tmp / name
-    path.mkdir(parents=True, exist_ok=True)
-    return path
 
 
 @pytest.fixture(scope="module")
@@ -385,7 +404,7 @@ def runner(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def prebuilt(runner, tmp_path_factory):
-  """name -> a data dir holding it, built from its sample sources (once per module)."""
+  """name -> the folder of that dataset built from its sample sources (once per module)."""
   root = tmp_path_factory.mktemp("prebuilt")
 
   @functools.lru_cache(maxsize=None)
@@ -403,14 +422,86 @@ def prebuilt(runner, tmp_path_factory):
   return build
 
 
-@pytest.mark.parametrize("key", list(BLOCKS), ids=lambda key: f"{key[0]}:{key[2][:60]}")
+class Context:
+  """What running one block needs: the runner, folders of its own, the bucket if it names it."""
+
+  def __init__(self, block, tmp_path, request):
+    self.block, self.tmp, self.request = block, tmp_path, request
+    self.bucket = None
+    if "gs://my-bucket" in block.text:
+      request.getfixturevalue("bucket")
+      slug = hashlib.sha1(repr(block.key).encode()).hexdigest()[:10]
+      self.bucket = f"gs://{BUCKET}/readme/{slug}"
+
+  @property
+  def runner(self):  # started on first use: Text blocks need no TensorFlow
+    return self.request.getfixturevalue("runner")
+
+  def data_dir(self, folder, datasets=()):
+    data_dir = folder / "tfds_data"
+    data_dir.mkdir(parents=True, exist_ok=True)
+    for name in datasets:
+      shutil.copytree(self.request.getfixturevalue("prebuilt")(name),
+                      data_dir / name.split("/")[0])
+    return data_dir
+
+  def working_dir(self, folder):
+    """A folder holding `dummy_data/`, as a checkout does."""
+    cwd = folder / "cwd"
+    cwd.mkdir(parents=True, exist_ok=True)
+    if not (cwd / "dummy_data").exists():
+      (cwd / "dummy_data").symlink_to(DUMMY_DATA, target_is_directory=True)
+    return cwd
+
+  def fill_bucket(self, contents):
+    from etils import epath
+    for folder, sources in contents.items():
+      for source in sources:
+        root = DUMMY_DATA / source
+        paths = ([p for p in sorted(root.rglob("*")) if p.is_file() and p.suffix != ".py"]
+                 if source.endswith("/") else [root])
+        for path in paths:
+          relative = path.relative_to(root) if source.endswith("/") else path.name
+          target = epath.Path(f"{self.bucket}/{folder}") / relative
+          target.parent.mkdir(parents=True, exist_ok=True)
+          target.write_bytes(path.read_bytes())
+
+  def values(self, data_dir):
+    return {"samples": str(DUMMY_DATA), "data_dir": str(data_dir), "tmp": str(self.tmp),
+            "bucket": self.bucket}
+
+  def substitute(self, text, data_dir, how):
+    paths = {**PATHS, **getattr(how, "paths", {})}
+    assert not getattr(how, "paths", None) or how.paths_reason, "say why paths differ"
+    for written in sorted(paths, key=len, reverse=True):
+      text = text.replace(written, paths[written].format(**self.values(data_dir)))
+    assert "~/" not in text and "my-bucket" not in text, (
+        f"a path the test does not substitute (add it to PATHS): {text}")
+    return text
+
+  def unsubstitute(self, text, data_dir):
+    """Output with the test's paths written back as the block writes them."""
+    values = self.values(data_dir)
+    written_here = {written: used.format(**values) for written, used in PATHS.items()
+                    if written in self.block.text}
+    for written, used in sorted(written_here.items(), key=lambda item: -len(item[1])):
+      text = text.replace(used, written)
+    return text
+
+  def env(self):
+    emulator = {k: os.environ[k] for k in (*EMULATOR_ENV, "STORAGE_EMULATOR_HOST")
+                if self.bucket and k in os.environ}
+    return self.runner.env(MPLBACKEND="Agg", **emulator)
+
+
+@pytest.mark.parametrize("key", list(BLOCKS), ids=lambda key: "|".join(key))
 def test_block(key, tmp_path, request):
   if key not in BY_KEY:
     pytest.fail(f"no such block any more: {key} (see test_every_block_is_classified)")
   block, how = BY_KEY[key], BLOCKS[key]
   context = Context(block, tmp_path, request)
   if isinstance(how, Ci):
-    assert block == readme_blocks.blocks_of(README)[0]  # and test_ci_runs_the_first_block_itself
+    assert block == readme_blocks.blocks_of(README)[0]  # see test_ci_runs_the_first_block_itself
   elif isinstance(how, Text):
     assert block.lang == "", "a Text block is a fence without a language"
     if how.check:
@@ -424,25 +515,25 @@ def test_block(key, tmp_path, request):
     assert len(lines) == len(how.lines), (
         f"{len(lines)} command lines, {len(how.lines)} classified: one entry per line {lines}")
     for number, (line, line_how) in enumerate(zip(lines, how.lines), 1):
-      run_command_line(line, line_how, context, context.folder(f"line{number}"))
+      run_command_line(line, line_how, context, tmp_path / f"line{number}")
+  elif isinstance(how, Session):
+    run_session(block, how, context)
   else:
     raise AssertionError(f"unknown classification {how!r}")
 
 
 def run_python_block(block, how, context):
-  data_dir = context.folder("tfds_data")
-  for name in how.datasets:
-    shutil.copytree(context.prebuilt(name), data_dir / name.split("/")[0])
-  cwd = context.folder("cwd")
-  (cwd / "dummy_data").symlink_to(DUMMY_DATA, target_is_directory=True)
+  data_dir = context.data_dir(context.tmp, how.datasets)
+  cwd = context.working_dir(context.tmp)
   if how.bucket:
     context.fill_bucket(how.bucket)
-  source = context.substitute(block.text, data_dir)
+  source = context.substitute(block.text, data_dir, how)
   assert source.count("\n") == block.text.count("\n")
   lines = block.text.splitlines()
+  codes = [code.strip() for code in readme_blocks.code_lines(block.text)]
   shown = {}
   for code, render in how.shown.items():
-    numbers = [n for n, line in enumerate(lines, 1) if readme_blocks.code_of_line(line) == code]
+    numbers = [n for n, line in enumerate(codes, 1) if line == code]
     assert len(numbers) == 1, f"`{code}` is not one line of the block"
     shown[str(numbers[0])] = render
   result = context.runner.run_python(source + how.then, cwd=cwd, env=context.env(),
@@ -462,33 +553,54 @@ def run_python_block(block, how, context):
 
 
 def run_command_line(line, how, context, folder):
-  data_dir = folder / "tfds_data"
-  if getattr(how, "bucket", None):
-    context.fill_bucket(how.bucket)
   if isinstance(how, NotRun):
     assert how.reason
     check_not_run(line, context, folder)
     return
-  text = context.substitute(line, data_dir)
-  words = shlex.split(text, comments=True)
+  data_dir = context.data_dir(folder)
+  if getattr(how, "bucket", None):
+    context.fill_bucket(how.bucket)
+  words = shlex.split(context.substitute(line, data_dir, how), comments=True)
   if isinstance(how, Equivalent):
     how.function(words, context)
     return
   if how.append:
     assert how.append_reason, "say why words are appended"
-    words += shlex.split(context.substitute(shlex.join(how.append), data_dir))
-  result = context.runner.run_argv(words, cwd=folder, env=context.env(), data_dir=data_dir)
+    words += shlex.split(context.substitute(shlex.join(how.append), data_dir, how))
+  result = context.runner.run_argv(words, cwd=context.working_dir(folder), env=context.env(),
+                                   data_dir=data_dir)
   if how.expect:
     how.expect(result)
   else:
     _succeeded(result)
-  data_dir = _option(words, "--data_dir") or str(data_dir)
   for name, splits in how.built.items():
-    info = _dataset_info(data_dir, name)
+    info = _dataset_info(_option(words, "--data_dir") or data_dir, name)
     assert {s["name"]: sum(map(int, s.get("shardLengths", []))) for s in info["splits"]} == splits
-    file_format = _option(words, "--file_format")
-    if file_format:
-      assert info["fileFormat"] == file_format
+    if _option(words, "--file_format"):
+      assert info["fileFormat"] == _option(words, "--file_format")
+
+
+def run_session(block, how, context):
+  """Each `$ command` with the lines it must print (a `…` line: any lines)."""
+  data_dir = context.data_dir(context.tmp, how.datasets)
+  cwd = context.working_dir(context.tmp)
+  if how.setup:
+    how.setup(data_dir)
+  steps = re.split(r"^\$ (.*)\n", block.text, flags=re.M)
+  assert steps[0] == "", "a transcript starts with a `$ command` line"
+  returncode = None
+  for command, expected in zip(steps[1::2], steps[2::2]):
+    if command == "echo $?":
+      printed = f"{returncode}\n"
+    else:
+      words = shlex.split(context.substitute(command, data_dir, how), comments=True)
+      result = context.runner.run_argv(words, cwd=cwd, env=context.env(), data_dir=data_dir,
+                                       merge=True)
+      returncode, printed = result.returncode, context.unsubstitute(result.stdout, data_dir)
+    pattern = "".join(r"(?:.*\n)*?" if line == "…" else re.escape(line) + r"\n"
+                      for line in expected.splitlines())
+    assert re.fullmatch(pattern, printed), (
+        f"`$ {command}` printed\n{printed}\nnot what the README shows:\n{expected}")
 
 
 def _succeeded(result):
@@ -513,7 +625,7 @@ def _dataset_info(data_dir, name):
 
 
 CHECK_TFDS_LINE = """\
-import importlib, sys
+import importlib
 import tensorflow_datasets as tfds
 from tensorflow_datasets.scripts.cli import main as cli
 command = cli._parse_flags({words!r}).command  # exits 2 naming a flag TFDS does not know
@@ -533,7 +645,6 @@ if options:
       parsed.get_all_options())
   assert not unknown, f"Beam options Beam does not know: {{sorted(unknown)}}"
   create_runner(parsed.view_as(StandardOptions).runner)  # an unknown runner raises
-print("checked", names)
 """
 
 
@@ -542,5 +653,5 @@ def check_not_run(line, context, folder):
   if words[:2] != ["tfds", "build"]:
     return
   result = context.runner.run_python(CHECK_TFDS_LINE.format(words=words), cwd=folder,
-                                     env=context.env(), data_dir=folder / "tfds_data")
+                                     env=context.env(), data_dir=context.data_dir(folder))
   _succeeded(result)

@@ -37,6 +37,7 @@ import contextlib
 import json
 import logging
 import os
+import random
 import socket
 import threading
 import time
@@ -107,55 +108,53 @@ class BucketLease:
                             if_generation_match=if_generation_match)
     return int(blob.generation)
 
-  def _read(self):
-    """(generation, content) of the lock object, or (None, None) when there is none."""
+  def _read_content(self, blob, generation: int) -> Optional[dict]:
+    """The lock's content at that generation, or None if it is no longer that generation."""
     from google.api_core import exceptions
-    blob = self._bucket.get_blob(self.name)
-    if blob is None:
-      return None, None
-    generation = int(blob.generation)  # before the download, which resets it from its headers
     try:
-      content = json.loads(blob.download_as_bytes(if_generation_match=generation))
-    except exceptions.NotFound:
-      return None, None
-    except exceptions.PreconditionFailed:  # rewritten in between: read it again next time
-      return generation, None
+      return json.loads(blob.download_as_bytes(if_generation_match=generation))
+    except (exceptions.NotFound, exceptions.PreconditionFailed):
+      return None
     except ValueError:
-      content = {}
-    return generation, content
+      return {}  # not written by this module: still a lock, of an unknown holder
 
   def acquire(self, ready: Callable[[], bool] = lambda: False) -> bool:
     """Waits for the lock and takes it (True), or returns False as soon as `ready()` is true."""
     from google.api_core import exceptions
     poll = min(5.0, self.lease_s / 6)
-    seen_generation, seen_at, waiting_since = None, 0.0, None
+    seen_generation, seen_at, holder, waiting_since = None, 0.0, {}, None
     while True:
       if waiting_since is not None and ready():
         self._log_done_waiting(waiting_since)
         return False
-      try:
-        self.generation = self._write(if_generation_match=0)
-        break
-      except exceptions.PreconditionFailed:
-        pass
-      if ready():
-        self._log_done_waiting(waiting_since)
-        return False
-      generation, content = self._read()
-      if generation is None:
-        continue  # released in between: try again at once
-      if content is not None and content.get("token") == self.token:
-        self.generation = generation  # our own create, retried after a lost answer
-        break
+      # A waiter reads the lock's metadata only (one request a poll, whatever the number of
+      # hosts), its content only when its generation changes, and writes only to take it.
+      blob = self._bucket.get_blob(self.name)
+      if blob is None:
+        try:
+          self.generation = self._write(if_generation_match=0)
+          break
+        except exceptions.PreconditionFailed:
+          if waiting_since is None and ready():
+            return False
+          continue  # another build was first: look at its lock
+      generation = int(blob.generation)
       if generation != seen_generation:
-        seen_generation, seen_at = generation, time.monotonic()
+        content = self._read_content(blob, generation)
+        if content is None:
+          continue  # rewritten or released while read
+        if content.get("token") == self.token:
+          self.generation = generation  # our own create, retried after its answer was lost
+          break
+        seen_generation, seen_at, holder = generation, time.monotonic(), content
         if waiting_since is None:
+          if ready():
+            return False
           waiting_since = seen_at
           log.warning("%s: another build of this dataset is running (%s, lock %s); waiting for "
-                      "it to finish", self.what, (content or {}).get("holder", "unknown"),
-                      self.url)
+                      "it to finish", self.what, holder.get("holder", "unknown"), self.url)
       else:
-        holder_lease = float((content or {}).get("lease_s") or self.lease_s)
+        holder_lease = float(holder.get("lease_s") or self.lease_s)
         silent = time.monotonic() - seen_at
         if silent > max(holder_lease, self.lease_s):
           try:
@@ -164,9 +163,9 @@ class BucketLease:
             continue
           log.warning("%s: the build lock %s of %s was not renewed for %.0f s (its lease is "
                       "%.0f s): that build is gone; taking the lock over", self.what, self.url,
-                      (content or {}).get("holder", "unknown"), silent, holder_lease)
+                      holder.get("holder", "unknown"), silent, holder_lease)
           break
-      time.sleep(poll)
+      time.sleep(poll * random.uniform(0.75, 1.25))  # hosts started together do not poll together
     self._renewed_at = time.monotonic()
     self._log_done_waiting(waiting_since)
     self._stop.clear()
@@ -278,8 +277,9 @@ def _files_under(folder: epath.Path, prefix: str = "") -> Iterator[str]:
 
 
 def publish_file(source: epath.Path, target: epath.Path) -> None:
-  """One object copied (server-side, in a bucket). A module function, so a test can stop here."""
-  source.copy(target, overwrite=True)
+  """One object moved: in GCS a server-side rewrite and a delete (TensorFlow's `copy` would
+  stream every byte through this host). A module function, so that a test can stop here."""
+  source.replace(target)
 
 
 def _publish(tmp: epath.Path, final: epath.Path, lease: Optional[BucketLease],
@@ -307,6 +307,16 @@ def _publishing(data_path: epath.Path, lease: Optional[BucketLease]):
     yield
   finally:
     _local.publishing = previous
+
+
+def check_committed(what: str, data_path) -> None:
+  """Raises TFDS's "not generated" AssertionError for a version folder without its commit."""
+  data_path = epath.Path(data_path)
+  if data_path.exists() and not (data_path / COMMIT_MARKER).exists():
+    raise AssertionError(
+        f"Dataset {what} is not ready in {data_path}: the folder holds no {COMMIT_MARKER} (a "
+        "build is publishing it now, or one was killed while publishing it; the next build "
+        "removes it). Call download_and_prepare() first (tfds.load does, unless download=False).")
 
 
 def _remove_leftovers(data_path: epath.Path) -> None:

@@ -90,6 +90,13 @@ class SourceFilesMixin:
         self.info.read_from_directory(self.data_path)
       return super().download_and_prepare(**kwargs)
 
+  def as_dataset(self, *args, **kwargs):
+    # In a bucket, a version folder without dataset_info.json is being published, or was left
+    # half-published by a killed build: TFDS would read it as a dataset of no splits.
+    if not paths.is_local(self.data_path):
+      bucket_lock.check_committed(self.info.full_name, self.data_path)
+    return super().as_dataset(*args, **kwargs)
+
   def _download_and_prepare(self, dl_manager, download_config):
     # The only place TFDS shows the user's download switches (manual_dir as given, download_mode,
     # register_checksums, Beam options) to a builder.

@@ -121,10 +121,11 @@ class BlockRunner:
     return self._request({"kind": "python", "source": source, "shown": shown or {}},
                          cwd=cwd, env=env, data_dir=data_dir, timeout=timeout)
 
-  def run_argv(self, argv, *, cwd, env, data_dir, timeout=600) -> Result:
+  def run_argv(self, argv, *, cwd, env, data_dir, merge=False, timeout=600) -> Result:
     """A command line already split into words: `tfds ...` runs TFDS's command line in a child,
-    `python -m MODULE ...` the module; anything else is exec'd as it is (found on PATH)."""
-    return self._request({"kind": "argv", "argv": list(argv)}, cwd=cwd, env=env,
+    `python -m MODULE ...` the module; anything else is exec'd as it is (found on PATH). With
+    `merge`, stderr goes into stdout, in the order written, as on a terminal."""
+    return self._request({"kind": "argv", "argv": list(argv), "merge": merge}, cwd=cwd, env=env,
                          data_dir=data_dir, timeout=timeout)
 
   def _request(self, request, *, cwd, env, data_dir, timeout):
@@ -142,7 +143,7 @@ class BlockRunner:
     self.process.stdin.write(json.dumps(request) + "\n")
     self.process.stdin.flush()
     answer = self._answer(timeout=timeout + 60)
-    stderr = err.read_text(errors="replace")
+    stderr = err.read_text(errors="replace") if err.exists() else ""
     if answer["returncode"] == "timeout":
       stderr += f"\n[killed: still running after {timeout} s]"
     return Result(answer["returncode"], out.read_text(errors="replace"), stderr)
@@ -216,6 +217,10 @@ def _child(request):
     stdin = os.open(os.devnull, os.O_RDONLY)
     os.dup2(stdin, 0)
     for fd, name in ((1, "stdout"), (2, "stderr")):
+      if request.get("merge") and fd == 2:
+        os.dup2(1, 2)
+        sys.stdout.reconfigure(line_buffering=True)  # as on a terminal
+        continue
       target = os.open(request[name], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
       os.dup2(target, fd)
       os.close(target)

@@ -29,8 +29,29 @@ class Block:
     return self.text.splitlines()[0].rstrip() if self.text.strip() else ""
 
   @property
+  def label(self) -> str:
+    """The block's first line that says what it does: in code, the first line that is not an
+    import or a comment, without its comment (imports and comments change more often than what
+    a block is about); in other fences, the first line."""
+    if self.lang == "python":
+      codes = code_lines(self.text)
+    elif self.lang == "bash":
+      codes = [re.sub(r"(^|\s+)#.*$", "", line).rstrip("\\") for line in self.text.splitlines()]
+    else:
+      return self.first_line
+    for code in codes:
+      if code.strip() and not re.match(r"(import|from)\s", code.strip()):
+        return code.strip()
+    return self.first_line
+
+  occurrence: int = 1  # the n-th block of its file with this section and label
+
+  @property
   def key(self):
-    return (self.file, self.section, self.first_line)
+    """(file, section, label), the label followed by " #n" for the n-th block of one file with
+    the same section and label."""
+    suffix = f" #{self.occurrence}" if self.occurrence > 1 else ""
+    return (self.file, self.section, self.label + suffix)
 
 
 def markdown_of(relative: str) -> str:
@@ -62,6 +83,10 @@ def blocks_of(relative: str, markdown: str = None) -> list:
       lines.append(line)
   if lang is not None:
     raise ValueError(f"{relative}: a fenced block in {section!r} is never closed")
+  seen = {}
+  for i, block in enumerate(found):
+    n = seen[block.section, block.label] = seen.get((block.section, block.label), 0) + 1
+    found[i] = dataclasses.replace(block, occurrence=n)
   return found
 
 
@@ -89,11 +114,14 @@ def comments_by_line(source: str) -> dict:
   return comments
 
 
-def code_of_line(line: str) -> str:
-  """A line without its comment, stripped (for lines whose code holds no `#` in a string)."""
-  tokens = list(tokenize.generate_tokens(io.StringIO(line + "\n").readline))
-  cut = next((t.start[1] for t in tokens if t.type == tokenize.COMMENT), len(line))
-  return line[:cut].strip()
+def code_lines(source: str) -> list:
+  """Each line of Python source without its comment (a `#` in a string is kept)."""
+  lines = source.splitlines()
+  for token in tokenize.generate_tokens(io.StringIO(source).readline):
+    if token.type == tokenize.COMMENT:
+      row, column = token.start
+      lines[row - 1] = lines[row - 1][:column]
+  return [line.rstrip() for line in lines]
 
 
 def statements(source: str) -> list:

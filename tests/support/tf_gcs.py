@@ -14,7 +14,9 @@ there can leave the machine, whatever host name it was for.
 gcp-storage-emulator needs, for TensorFlow's client, three fixes applied here in its own process
 (`patch_emulator`): zero-length media uploads (TensorFlow's folder markers), a chunked body read
 before `Content-Length` (TensorFlow's PUTs send both headers), and `GET .../storageLayout`
-(asked before a folder rename) answered with a flat layout. It also ignores GCS's generation
+(asked before a folder rename) answered with a flat layout; and, for speed only, a
+`100 Continue` to libcurl's `Expect: 100-continue` (else each upload waits a second for it). It
+also ignores GCS's generation
 preconditions (`ifGenerationMatch`), on which the bucket build lock relies: `patch_emulator`
 implements them for uploads and deletes, as GCS documents them (412 when the object's live
 generation differs; generation 0 means "no live object"), unless `--no-preconditions` is given.
@@ -158,6 +160,20 @@ def patch_emulator(preconditions: bool = True) -> None:
     table.append((regex, {method: replaced.get(h, h) for method, h in handlers.items()}))
   server.HANDLERS = tuple(extra + table)
 
+  # libcurl sends "Expect: 100-continue" with a PUT's body and waits a second for the go-ahead,
+  # which Python's server gives only to HTTP/1.1 servers (the emulator speaks HTTP/1.0).
+  parse_request = server.RequestHandler.parse_request
+
+  def parse_request_and_continue(self):
+    if not parse_request(self):
+      return False
+    if (self.headers.get("Expect") or "").lower() == "100-continue":
+      self.wfile.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+      self.wfile.flush()
+    return True
+
+  server.RequestHandler.parse_request = parse_request_and_continue
+
   # One request at a time, whichever front it came through: a precondition is checked and the
   # write done as one step, as GCS does.
   serialized = threading.Lock()
@@ -191,6 +207,9 @@ def serve(args) -> None:
     _bring_up_loopback()
     subprocess.run(["mount", "--bind", args.hosts, "/etc/hosts"], check=True)
   patch_emulator(preconditions=not args.no_preconditions)
+  if args.log_requests:
+    import logging
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
   storage = Storage(use_memory_fs=True, data_dir=tempfile.mkdtemp(prefix="gcs-emulator-"))
   for bucket in args.bucket:
     buckets.create_bucket(bucket, storage)
@@ -380,6 +399,20 @@ def _stall(marker: str) -> None:
     time.sleep(60)
 
 
+def _probe(name: str, data_dir: str) -> None:
+  """What a reader finds there now: the splits TFDS restores, and whether tfds.load without
+  download reads a dataset."""
+  import tensorflow_datasets as tfds
+  builder = tfds.builder(name, data_dir=data_dir)
+  splits = {split: info.num_examples for split, info in builder.info.splits.items()}
+  try:
+    tfds.load(name, data_dir=data_dir, download=False, split=None)
+    load = "read"
+  except Exception as e:  # noqa: BLE001  (its type is the answer)
+    load = type(e).__name__
+  print(f"probe {name} splits={json.dumps(splits)} load={load}", flush=True)
+
+
 def build(args) -> None:
   """Builds (or waits for, then reads) each dataset with tfds.load, and pickles its examples."""
   import logging
@@ -404,10 +437,16 @@ def build(args) -> None:
           f.write(f"{os.getpid()} {self.info.full_name}\n")
       if args.slow_generation:
         time.sleep(args.slow_generation)
-      for i, example in enumerate(_generate(self, *a, **kw)):
-        if args.stall_generation and i == 3:
-          _stall(args.stall_generation)
-        yield example
+      examples = _generate(self, *a, **kw)
+      if not args.stall_generation:
+        return examples  # a generator, or Beam's own object on Beam
+
+      def stalled():
+        for i, example in enumerate(examples):
+          if i == 3:
+            _stall(args.stall_generation)
+          yield example
+      return stalled()
 
     cls._generate_examples = counted
 
@@ -428,11 +467,14 @@ def build(args) -> None:
     while not os.path.exists(args.wait_for):
       time.sleep(0.02)
   for name in args.name:
+    start = time.monotonic()
     config = {}
     if args.beam:
       import apache_beam as beam
       config["beam_options"] = beam.options.pipeline_options.PipelineOptions(
           ["--direct_running_mode=multi_processing", "--direct_num_workers=2"])
+    if args.probe_first:
+      _probe(name, args.data_dir)
     folder = tfds.builder_cls(name.split("/")[0]).sources_name()
     decoders = skip_image_decoding(tfds.builder(name, data_dir=args.data_dir).info)
     datasets, info = tfds.load(
@@ -444,7 +486,8 @@ def build(args) -> None:
     counts = {split: len(found[split]) for split in found}
     with open(os.path.join(args.dump, f"{name.replace('/', '+')}.{os.getpid()}.pkl"), "wb") as f:
       pickle.dump(found, f)
-    print(f"read {name} {json.dumps(counts, sort_keys=True)}", flush=True)
+    print(f"read {name} {json.dumps(counts, sort_keys=True)} after "
+          f"{time.monotonic() - start:.1f} s", flush=True)
 
 
 def list_objects(args) -> None:
@@ -463,6 +506,7 @@ def main(argv=None) -> None:
   s.add_argument("--bucket", action="append", default=[])
   s.add_argument("--no-preconditions", action="store_true")
   s.add_argument("--sandbox", action="store_true")
+  s.add_argument("--log-requests", action="store_true")
   s.add_argument("--hosts")
   s.add_argument("--cert")
   s.add_argument("--key")
@@ -476,6 +520,7 @@ def main(argv=None) -> None:
   b.add_argument("--count", help="append a line here at each _generate_examples call")
   b.add_argument("--slow-generation", type=float, default=0)
   b.add_argument("--stall-generation", help="stop in the 4th example, after creating this file")
+  b.add_argument("--probe-first", action="store_true", help="print what a reader finds first")
   b.add_argument("--stall-publish", help="stop after 2 files are published, creating this")
   ls = sub.add_parser("list")
   ls.add_argument("prefix")
