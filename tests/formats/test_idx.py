@@ -383,3 +383,13 @@ def test_write_datumaro_subset_refuses_what_the_meta_file_cannot_hold(tmp_path):
   with pytest.raises(ValueError, match="cells hold up to 32 characters"):
     idx.write_datumaro_subset(tmp_path, "a", MIXED, [0, 1, 2], ["x" * 33, "1", "2"])
   assert list(tmp_path.iterdir()) == []
+
+
+def test_a_zero_dimension_beside_dimensions_too_large_for_numpy_is_a_format_error(tmp_path):
+  # Found by Hypothesis: the data is empty, but numpy refuses the shape ("array is too big").
+  path = tmp_path / "x-idx4-ubyte"
+  path.write_bytes(bytes([0, 0, 8, 4]) + struct.pack(">IIII", 0, 67109633, 1784901021, 77))
+  with pytest.raises(SourceFormatError) as e:
+    idx.read_idx(path)
+  assert str(e.value) == (f"{path}: the header claims a shape of 0x67109633x1784901021x77, "
+                          "larger than any array can be")

@@ -13,6 +13,7 @@ from typing import Callable, Iterator, Tuple
 
 import numpy as np
 
+from tfds_builders.errors import SourceFormatError
 from tfds_builders.formats.compression import Source, SourceStream, open_source
 
 
@@ -54,8 +55,17 @@ def read_header(source: Source, read: HeaderReader) -> MatrixHeader:
     return read(stream)
 
 
+def _check_numpy_can_shape(stream: SourceStream, shape) -> None:
+  # A dimension of 0 makes the data empty whatever the others claim, but numpy still refuses a
+  # shape whose other dimensions multiply past its index range ("array is too big").
+  if math.prod(d for d in shape if d) * 8 > np.iinfo(np.intp).max:
+    raise SourceFormatError(stream.name, f"the header claims a shape of {shape_text(shape)}, "
+                            "larger than any array can be")
+
+
 def read_body(stream: SourceStream, header: MatrixHeader, format_name: str) -> np.ndarray:
   """The data after a header already read from `stream`, checked to end where the header says."""
+  _check_numpy_can_shape(stream, header.shape)
   data = stream.read_exact(header.data_size,
                            f"{shape_text(header.shape)} {header.dtype.name} elements")
   stream.expect_end(f"{format_name} data")
@@ -66,6 +76,7 @@ def read_items(stream: SourceStream, header: MatrixHeader, format_name: str,
                batch_items: int) -> Iterator[np.ndarray]:
   """The items after a header already read from `stream`, in batches; memory stays at one batch
   whatever the header claims."""
+  _check_numpy_can_shape(stream, header.shape)
   item_size = math.prod(header.item_shape) * header.dtype.itemsize
   # Items of zero bytes (a dimension of size 0) need no reading: one batch holds them all, or
   # a 20-byte file claiming 2^31 such items would take millions of empty batches.
