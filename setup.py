@@ -34,7 +34,7 @@ EXTRAS = {
     "beam": ["apache-beam>=2.55"],
     # gs:// sources through gcsfs (TFDS's path type uses it when TensorFlow's own GCS file system
     # is not used: EPATH_USE_TF=false, or no TensorFlow).
-    "cloud": ["gcsfs>=2024.2", "google-cloud-storage>=2.0"],  # the latter: the bucket build lock
+    "cloud": ["gcsfs>=2024.2", "google-cloud-storage>=2.18"],  # the latter: the bucket build lock
     # The notebooks' extras: pictures (tfds.show_examples too) and sliders. The README's first
     # command installs them.
     "notebooks": ["matplotlib>=3.7", "ipywidgets>=8"],
@@ -43,8 +43,8 @@ EXTRAS = {
     # 2026.7.18 it no longer needs pkg_resources, which the setuptools uv installs, 84, lacks).
     # build: tests/test_packaging.py makes the sdist and wheel as .ci/versions does.
     "test": ["pytest>=8", "hypothesis>=6.100", "dill", "nbclient>=0.10", "nbformat>=5",
-             "gcsfs>=2024.2", "gcp-storage-emulator>=2026.7.18", "google-cloud-storage>=2.0",
-             "cryptography>=3.1",
+             "gcsfs>=2024.2", "gcp-storage-emulator>=2026.7.18", "google-cloud-storage>=2.18",
+             "cryptography>=42",
              "ipykernel>=6", "matplotlib>=3.7", "ipywidgets>=8", "build>=1"],
 }
 
