@@ -53,12 +53,14 @@ PATHS = {
     "gs://my-bucket": "{bucket}",
 }
 
-# TFDS writes a dataset's files through TensorFlow's GCS file system, which cannot be pointed at
-# the emulator (only gcsfs can): a gs:// data dir is a local one in these runs.
+# TFDS writes a dataset's files through TensorFlow's GCS file system, which reaches an emulator
+# only inside the namespace sandbox of tests/support/tf_gcs.py (root, unshare): these blocks read
+# their sources from the gcsfs emulator's bucket and write to a local data dir; writing into a
+# bucket through TensorFlow's route is tests/test_bucket_builds.py's.
 BUCKET_DATA_DIR = {"gs://my-bucket/tfds": "{data_dir}"}
-BUCKET_DATA_DIR_REASON = ("the data dir is a local folder: TFDS writes the dataset through "
-                          "TensorFlow's GCS file system, which cannot be pointed at the emulator; "
-                          "the sources are read from the emulator's bucket")
+BUCKET_DATA_DIR_REASON = ("the data dir is a local folder here; tests/test_bucket_builds.py builds "
+                          "into a gs:// data dir through TensorFlow's own GCS route; the sources "
+                          "are read from the emulator's bucket")
 
 IMAGENET_SPLITS = {"train": 21, "validation": 7, "test": 4}
 MNIST_SPLITS = {"train": 24, "test": 12}
