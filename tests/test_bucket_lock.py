@@ -99,8 +99,16 @@ def test_the_lease_comes_from_the_environment(monkeypatch):
   monkeypatch.setenv(bucket_lock.LEASE_ENV, "2.5")
   assert bucket_lock.lease_seconds() == 2.5
   monkeypatch.setenv(bucket_lock.LEASE_ENV, "soon")
-  with pytest.raises(ValueError, match="TFDS_BUILDERS_BUCKET_LOCK_LEASE_S='soon': expected"):
+  with pytest.raises(ValueError) as e:
     bucket_lock.lease_seconds()
+  assert str(e.value) == (
+      "the environment variable TFDS_BUILDERS_BUCKET_LOCK_LEASE_S='soon' is not a number of "
+      "seconds; set it to a positive number (default 180) or unset it")
+  monkeypatch.setenv(bucket_lock.LEASE_ENV, "0")
+  with pytest.raises(ValueError) as e:
+    bucket_lock.lease_seconds()
+  assert str(e.value) == ("the environment variable TFDS_BUILDERS_BUCKET_LOCK_LEASE_S=0 must be "
+                          "above 0 (default 180) or unset")
 
 
 # ------------------------------------------------------------------------------------------------

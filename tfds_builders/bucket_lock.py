@@ -46,6 +46,9 @@ from typing import Callable, Iterator, Optional
 
 from etils import epath
 
+from tfds_builders import download
+from tfds_builders.errors import ConfigurationError
+
 log = logging.getLogger("tfds_builders.build")
 
 LEASE_ENV = "TFDS_BUILDERS_BUCKET_LOCK_LEASE_S"
@@ -58,15 +61,12 @@ class LockLost(RuntimeError):
 
 
 def lease_seconds() -> float:
-  value = os.environ.get(LEASE_ENV, "").strip()
-  if not value:
-    return DEFAULT_LEASE_S
-  try:
-    lease = float(value)
-  except ValueError:
-    raise ValueError(f"{LEASE_ENV}={value!r}: expected a number of seconds") from None
+  # Read as every other number the package takes from the environment (download._number_from_env);
+  # a lease of 0 would make every lock look stale at once.
+  lease = download._number_from_env(LEASE_ENV, DEFAULT_LEASE_S, "seconds")
   if lease <= 0:
-    raise ValueError(f"{LEASE_ENV}={value!r}: expected a number of seconds above 0")
+    raise ConfigurationError(f"the environment variable {LEASE_ENV}={lease:g} must be above 0 "
+                             f"(default {DEFAULT_LEASE_S:g}) or unset")
   return lease
 
 
