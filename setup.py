@@ -48,11 +48,45 @@ EXTRAS = {
              "ipykernel>=6", "matplotlib>=3.7", "ipywidgets>=8", "build>=1"],
 }
 
+# The repository's address, the one place it is written. The project has no public URL yet, so
+# this is a placeholder on RFC 2606's reserved example.com: replace it with the repository's
+# address (GitHub's layout: <url>/blob/<branch>/<path> pages, <url>/raw/<branch>/<path> files).
+REPOSITORY_URL = "https://example.com/tfds_builders"
+REPOSITORY_BRANCH = "main"
+
+
+def long_description(readme, url=REPOSITORY_URL, branch=REPOSITORY_BRANCH):
+  """README.md as a package index shows it: there a relative link has no page to be relative to,
+  so every relative link and image outside code becomes absolute (images to the raw file, so
+  they show; `#anchor` to the README's own heading). Code is left as written."""
+  import re
+  # A code span outside a link is matched first and kept; a link's text may hold code spans.
+  link = re.compile(r"(?P<code>`[^`]*`)|(?P<image>!?)\[(?P<text>(?:`[^`]*`|[^\]`])*)\]"
+                    r"\((?P<target>[^()\s]+)\)")
+
+  def absolute(found):
+    target = found["target"]
+    if found["code"] or re.match(r"[a-z][a-z0-9+.-]*:", target):  # code, https:, mailto:, ...
+      return found[0]
+    target = "README.md" + target if target.startswith("#") else target
+    kind = "raw" if found["image"] else "blob"
+    return f"{found['image']}[{found['text']}]({url}/{kind}/{branch}/{target})"
+
+  lines, inside = [], False
+  for line in readme.splitlines(keepends=True):
+    if line.startswith("```"):
+      inside = not inside
+    elif not inside:
+      line = link.sub(absolute, line)
+    lines.append(line)
+  return "".join(lines)
+
+
 setup(
     name="tfds_builders",
     version="0.1.0",
     description=__doc__,
-    long_description=(HERE / "README.md").read_text(encoding="utf-8"),
+    long_description=long_description((HERE / "README.md").read_text(encoding="utf-8")),
     long_description_content_type="text/markdown",
     python_requires=">=3.10",
     packages=find_packages(include=["tfds_builders", "tfds_builders.*"]) + [

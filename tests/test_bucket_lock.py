@@ -8,13 +8,17 @@ on a TPU pod: separate processes, TFDS writing and reading shards through Tensor
 system, in the sandbox of support.tf_gcs (TensorFlow's client cannot be pointed elsewhere).
 """
 
+import itertools
+import json
 import logging
 import os
 import pickle
 import signal
 import subprocess
 import sys
+import threading
 import time
+import types
 import uuid
 
 import pytest
@@ -22,8 +26,9 @@ import tensorflow_datasets as tfds
 
 import tfds_builders  # noqa: F401  (registers the builders)
 from support import tf_gcs
-from tfds_builders import bucket_lock
+from tfds_builders import bucket_lock, build_lock
 from tfds_builders.builder_base import sample_sources_dir
+from tfds_builders.errors import ConfigurationError
 
 BUCKET = "tfds-builders-lock"
 COUNTS = '{"test": 12, "train": 24}'
@@ -91,6 +96,196 @@ def test_a_lease_its_holder_stops_renewing_is_taken_over_and_the_holder_loses_it
     assert client.bucket("b").get_blob("tfds/mnist_idx/.1.0.0.lock") is not None
     second.release()
     assert client.bucket("b").get_blob("tfds/mnist_idx/.1.0.0.lock") is None
+
+
+# ------------------------------------------------------------------------------------------------
+# The lock's holes, each closed: in this process, on the emulator, through gcsfs.
+
+WHAT = "mnist_idx/1.0.0"
+
+
+def _ours(caplog):
+  """This package's log lines (gcsfs logs its own retries against the emulator)."""
+  return [r.getMessage() for r in caplog.records if r.name.startswith("tfds_builders")]
+
+
+def _builder(data_path):
+  return types.SimpleNamespace(data_path=data_path, info=types.SimpleNamespace(full_name=WHAT))
+
+
+def test_a_bad_lease_setting_stops_a_bucket_build_with_its_message(monkeypatch, no_network):
+  monkeypatch.setenv(bucket_lock.LEASE_ENV, "banana")
+  prepared = []
+  with pytest.raises(ConfigurationError) as e:
+    build_lock.prepare(_builder("gs://b/tfds/mnist_idx/1.0.0"), lambda: prepared.append(1),
+                       overwrite=False)
+  assert str(e.value) == (
+      "the environment variable TFDS_BUILDERS_BUCKET_LOCK_LEASE_S='banana' is not a number of "
+      "seconds; set it to a positive number (default 180) or unset it")
+  assert prepared == []  # before any request, and before anything was built
+
+
+def test_only_a_missing_library_or_missing_credentials_leave_a_bucket_build_uncoordinated(
+    monkeypatch, caplog, no_network):
+  import google.auth.exceptions
+  from google.cloud import storage
+  from etils import epath
+  monkeypatch.setattr(build_lock, "_warned_unlocked", set())
+  data_path = epath.Path("gs://b/tfds/mnist_idx/1.0.0")
+
+  def client_raising(error):
+    def client(*args, **kwargs):
+      raise error
+    return client
+
+  # A bug while setting the lease up is nobody's "no credentials": it stops the build.
+  monkeypatch.setattr(storage, "Client", client_raising(TypeError("a bug")))
+  with pytest.raises(TypeError, match="^a bug$"):
+    build_lock.lock_for(WHAT, data_path)
+  with caplog.at_level(logging.WARNING, logger="tfds_builders"):
+    monkeypatch.setattr(storage, "Client", client_raising(
+        google.auth.exceptions.DefaultCredentialsError("Your default credentials were not found")))
+    for _ in range(2):  # one line a data dir
+      assert build_lock.lock_for(WHAT, data_path) is None
+    monkeypatch.setattr(build_lock, "_warned_unlocked", set())
+    monkeypatch.setitem(sys.modules, "google.cloud.storage", None)  # as if not installed
+    assert build_lock.lock_for(WHAT, data_path) is None
+  rest = ("Concurrent builds of this dataset each generate it (the first to commit wins); a "
+          "version folder without dataset_info.json is never read as a dataset, one left by a "
+          "killed publish is replaced once it has not changed for 180 s, and incomplete.* folders "
+          "of killed builds are left in place")
+  assert caplog.messages == [
+      "mnist_idx/1.0.0: builds into gs://b/tfds/mnist_idx are not coordinated: "
+      "google-cloud-storage finds no credentials (Your default credentials were not found). "
+      + rest,
+      "mnist_idx/1.0.0: builds into gs://b/tfds/mnist_idx are not coordinated: "
+      "google-cloud-storage is not installed (pip install 'tfds_builders[cloud]'). " + rest]
+
+
+def test_a_retried_renewal_whose_first_attempt_succeeded_keeps_the_lock(tmp_path, monkeypatch):
+  from google.cloud import storage
+  with tf_gcs.Emulator(tmp_path, ["b"]) as emulator:
+    client = _client(emulator, monkeypatch)
+    url = "gs://b/tfds/mnist_idx/.1.0.0.lock"
+    lease = bucket_lock.BucketLease(url, WHAT, lease_s=600.0, client=client)
+    assert lease.acquire()
+    upload = storage.Blob.upload_from_string
+
+    def answer_lost_then_retried(blob, *args, **kwargs):
+      upload(blob, *args, **kwargs)  # done, but its answer never came back: the client retries
+      upload(storage.Blob(blob.name, blob.bucket), *args, **kwargs)  # a real 412 from the server
+
+    monkeypatch.setattr(storage.Blob, "upload_from_string", answer_lost_then_retried)
+    before = lease.generation
+    lease.renew()  # the retry's 412 is its own first attempt: still the holder
+    monkeypatch.setattr(storage.Blob, "upload_from_string", upload)
+    live = client.bucket("b").get_blob("tfds/mnist_idx/.1.0.0.lock")
+    assert lease.generation == live.generation != before
+    lease.renew()
+    lease.check()
+    lease.release()
+    assert client.bucket("b").get_blob("tfds/mnist_idx/.1.0.0.lock") is None
+
+
+@pytest.fixture
+def gcsfs_bucket(tmp_path, monkeypatch):
+  """An emulator bucket "b" that this process's epath reaches through gcsfs."""
+  from support.gcs_emulator import forget_epath_backend_choice
+  with tf_gcs.Emulator(tmp_path / "emulator", ["b"]) as emulator:
+    for key, value in emulator.env("gcsfs").items():
+      monkeypatch.setenv(key, value)
+    forget_epath_backend_choice()
+    try:
+      yield emulator
+    finally:
+      monkeypatch.undo()
+      forget_epath_backend_choice()
+
+
+class FakeBuild:
+  """What TFDS's download_and_prepare does, as far as the lock sees it: reuse a folder that
+  exists, else build into incomplete_dir (ours, while build_lock publishes) and write
+  dataset_info.json; examples come from a `_generate_examples` wrapped as the builders' are."""
+
+  def __init__(self, data_path, examples):
+    self.data_path = data_path
+    self.info = types.SimpleNamespace(full_name=WHAT, read_from_directory=lambda path: None)
+    self.examples = examples
+    self.generated = 0
+
+  @build_lock.stops_when_lock_lost
+  def _generate_examples(self):
+    yield from self.examples
+
+  def download_and_prepare(self):
+    from etils import epath
+    from tensorflow_datasets.core import utils as tfds_utils
+    if epath.Path(self.data_path).exists():
+      return
+    with tfds_utils.incomplete_dir(self.data_path) as tmp:
+      for _ in self._generate_examples():
+        self.generated += 1
+      (epath.Path(tmp) / "mnist_idx-train.tfrecord-00000-of-00001").write_text("examples")
+      (epath.Path(tmp) / "dataset_info.json").write_text("{}")
+
+
+def test_a_lost_lock_stops_the_build_at_its_next_example(gcsfs_bucket, monkeypatch, caplog):
+  from etils import epath
+  monkeypatch.setenv(bucket_lock.LEASE_ENV, "1.2")
+  client = _client(gcsfs_bucket, monkeypatch)
+  data_path = "gs://b/lost/mnist_idx/1.0.0"
+  stolen = threading.Event()
+
+  def endless():
+    for i in itertools.count():
+      if i == 3:  # while it generates, another build takes the lock over
+        client.bucket("b").blob("lost/mnist_idx/.1.0.0.lock").upload_from_string(
+            json.dumps({"holder": "another host", "token": "theirs", "lease_s": 3600}))
+        stolen.set()
+      time.sleep(0.01)
+      yield i
+
+  build = FakeBuild(data_path, endless())
+  start = time.monotonic()
+  with caplog.at_level(logging.ERROR, logger="tfds_builders"), pytest.raises(
+      build_lock.LockLost) as e:
+    build_lock.prepare(build, build.download_and_prepare, overwrite=False)
+  # Stopped within a few renewals (one every lease/6 = 0.2 s), not at publish: the build never ends.
+  assert stolen.is_set() and time.monotonic() - start < 30
+  assert str(e.value) == (
+      "mnist_idx/1.0.0: the build lock gs://b/lost/mnist_idx/.1.0.0.lock was taken over by "
+      "another build (this one did not renew it within its 1 s lease); this build stops and "
+      "publishes nothing")
+  assert _ours(caplog) == [str(e.value)]  # said once, by the renewing thread
+  assert sorted(b.name for b in client.list_blobs("b")) == ["lost/mnist_idx/.1.0.0.lock"]
+  assert json.loads(client.bucket("b").blob("lost/mnist_idx/.1.0.0.lock").download_as_bytes())[
+      "token"] == "theirs"  # the other build's lock, untouched
+  assert not epath.Path(data_path).exists()
+
+
+def test_a_failure_while_releasing_never_fails_a_committed_build(gcsfs_bucket, monkeypatch,
+                                                                 caplog):
+  import requests
+  from etils import epath
+  from google.cloud import storage
+  client = _client(gcsfs_bucket, monkeypatch)
+  data_path = "gs://b/release/mnist_idx/1.0.0"
+
+  def connection_reset(*args, **kwargs):
+    raise requests.exceptions.ConnectionError("Connection reset by peer")
+
+  monkeypatch.setattr(storage.Blob, "delete", connection_reset)
+  build = FakeBuild(data_path, range(5))
+  with caplog.at_level(logging.WARNING, logger="tfds_builders"):
+    build_lock.prepare(build, build.download_and_prepare, overwrite=False)
+  assert build.generated == 5
+  assert _ours(caplog) == [
+      "mnist_idx/1.0.0: could not release the build lock gs://b/release/mnist_idx/.1.0.0.lock "
+      "(ConnectionError: Connection reset by peer); it expires by itself"]
+  assert sorted(b.name for b in client.list_blobs("b")) == [
+      "release/mnist_idx/.1.0.0.lock", "release/mnist_idx/1.0.0/dataset_info.json",
+      "release/mnist_idx/1.0.0/mnist_idx-train.tfrecord-00000-of-00001"]
+  assert (epath.Path(data_path) / "dataset_info.json").read_text() == "{}"
 
 
 def test_the_lease_comes_from_the_environment(monkeypatch):
@@ -291,26 +486,3 @@ def test_a_build_killed_at_any_point_leaves_no_dataset_and_the_next_build_succee
   listing = _listing(sandbox, prefix + "mnist_idx/")
   assert all(name.startswith("1.0.0/") for name in listing), listing
   assert "1.0.0/dataset_info.json" in listing
-
-
-def test_without_google_cloud_storage_a_bucket_build_is_not_coordinated_and_says_so(
-    monkeypatch, caplog):
-  import types
-  from etils import epath
-
-  def no_library(*args, **kwargs):
-    raise ImportError("No module named 'google.cloud.storage'")
-
-  monkeypatch.setattr(bucket_lock, "BucketLease", no_library)
-  monkeypatch.setattr(bucket_lock, "_warned_unlocked", set())
-  builder = types.SimpleNamespace(info=types.SimpleNamespace(full_name="mnist_idx/1.0.0"))
-  with caplog.at_level(logging.WARNING, logger="tfds_builders"):
-    for _ in range(2):
-      assert bucket_lock._lease_for(  # noqa: SLF001
-          builder, epath.Path("gs://b/tfds/mnist_idx/1.0.0")) is None
-  assert caplog.messages == [
-      "mnist_idx/1.0.0: builds into gs://b/tfds/mnist_idx are not coordinated: "
-      "google-cloud-storage is not installed (pip install 'tfds_builders[cloud]'). Concurrent "
-      "builds of this dataset each generate it, and folders left by a killed build are not "
-      "removed (a dataset is still published with its dataset_info.json last, so half of one is "
-      "never read as a dataset)"]

@@ -1,6 +1,10 @@
-"""The README is a test: every fenced block of README.md and of the notebooks' markdown cells has
-a line in BLOCKS below, and is run as written on the bundled samples (only paths substituted, see
-PATHS) or classified as not run, with the reason.
+"""The documentation is a test: every fenced block of README.md, of every page under docs/ (a new
+page included, without naming it anywhere) and of the notebooks' markdown cells has a line in
+BLOCKS below, and is run as written on the bundled samples (only paths substituted, see PATHS) or
+classified as not run, with the reason. Also checked here: every relative link of those pages
+resolves (file and heading), the README's Layout names exactly what is there, .ci/run runs
+exactly the README's first block, the tested-versions table of docs/install.md agrees with
+setup.py and .ci/versions, and setup.py's long description links absolutely.
 
 A new block fails `test_every_block_is_classified` until it has its line in BLOCKS, keyed by
 (file, the heading above it, its label): the label is the block's first line that is not an
@@ -30,6 +34,7 @@ import shlex
 import shutil
 import struct
 import subprocess
+import sys
 import textwrap
 from typing import Callable, Optional
 
@@ -164,7 +169,7 @@ class Text:
 def matches_download_error_example(result):
   """Offline, `tfds build ... mnist_idx` must fail with the README's DownloadError example: its
   first line, every mirror in its order (with whatever reason the failure had), its advice."""
-  [example] = [b for b in readme_blocks.blocks_of(README)
+  [example] = [b for b in readme_blocks.blocks_of(SOURCES_PAGE)
                if b.first_line.startswith("DownloadError:")]
   lines = example.text.splitlines()
   assert result.returncode != 0, result
@@ -196,21 +201,77 @@ def idx_folder_listing_is_the_samples(block):
       assert (magic, count) == (0x801, int(counted[1])), line
 
 
-def layout_names_what_exists(block):
-  """Every folder and file the layout names exists (`a/b/, c/` names a/b and a/c), and so does
-  every reader it lists in formats/."""
-  readers = re.search(r"pure readers \(no TensorFlow\): (.*?)\ntfds_builders/mnist_family",
-                      block.text, re.S)[1]
-  for name in re.sub(r"\([^)]*\)", "", " ".join(readers.split())).split(","):
-    assert (REPO / "tfds_builders/formats" / f"{name.strip()}.py").is_file(), name
-  for line in block.text.splitlines():
-    if line[:1] == " ":
+# Folders whose every file and folder the Layout must name (the package to the last module).
+LAYOUT_COMPLETE = (".ci", "benchmarks", "tests", "tests/support", "tfds_builders",
+                   *sorted(str(p.relative_to(REPO)) for p in (REPO / "tfds_builders").rglob("*")
+                           if p.is_dir() and p.name != "__pycache__"))
+LAYOUT_DESCRIPTION_COLUMN = 27
+
+
+def layout_entries(text):
+  """path -> the Layout line naming it. A line is `NAMES  description`: NAMES (`a.py, b/`, a
+  parenthesis an aside) are in the folder of the nearest line above indented two spaces less, a
+  name ending in `/` a folder; a line indented to the description column continues one."""
+  entries, folders = {}, {0: ""}
+  for line in text.splitlines():
+    indent = len(line) - len(line.lstrip())
+    if not line.strip() or indent >= LAYOUT_DESCRIPTION_COLUMN:
       continue
-    first, *others = line.split("  ")[0].strip().split(", ")
-    first = REPO / first.replace("<builder>", "mnist_idx")
-    assert first.exists(), line
-    for other in others:
-      assert (first.parent / other).exists(), line
+    assert indent % 2 == 0 and indent // 2 in folders, f"Layout: misplaced line {line!r}"
+    names = re.sub(r"\([^)]*\)", "", line.strip().split("  ")[0])
+    for name in (n.strip() for n in names.split(",")):
+      path = folders[indent // 2] + name
+      entries[path.rstrip("/")] = line.strip()
+      if name.endswith("/"):
+        folders = {**{k: v for k, v in folders.items() if k <= indent // 2}, indent // 2 + 1: path}
+  return entries
+
+
+def layout_is_the_repository(block):
+  """Both ways: every file and folder the Layout names exists, and every file and folder of the
+  folders in LAYOUT_COMPLETE is named (a new module fails here until the Layout has it)."""
+  entries = layout_entries(block.text)
+  missing = sorted(path for path in entries if not (REPO / path).exists())
+  unnamed = sorted(
+      str(path.relative_to(REPO)) for folder in LAYOUT_COMPLETE for path in (REPO / folder).iterdir()
+      if path.name != "__pycache__" and path.suffix != ".pyc"
+      and str(path.relative_to(REPO)) not in entries)
+  assert not missing and not unnamed, (
+      "README.md's Layout and the repository differ:\n"
+      + "".join(f"  named, but not there: {path}\n" for path in missing)
+      + "".join(f"  there, but not named: {path}\n" for path in unnamed))
+
+
+def is_the_readme_test_command(words, context):
+  """The line is the test command of the README's second command (after its install)."""
+  second = readme_blocks.command_lines(readme_blocks.blocks_of(README)[0].text)[1]
+  assert words == shlex.split(second.split(" && ")[-1]), (words, second)
+
+
+def ci_would_run(tmp_path, readme_text):
+  """What .ci/run, as written, runs for a README of `readme_text`: (exit code, stderr, the
+  command lines it hands to `bash -c` in order, each with the TF_CPP_MIN_LOG_LEVEL it had).
+  A copy of .ci/run runs beside that README with a `bash` on PATH that only records its command
+  (the script itself runs under the real /bin/bash) and a .ci/versions that only records that
+  it ran."""
+  repo = tmp_path / "repo"
+  (repo / ".ci").mkdir(parents=True)
+  shutil.copy2(REPO / ".ci/run", repo / ".ci/run")
+  (repo / "README.md").write_text(readme_text)
+  record = tmp_path / "ran.txt"
+  tools = tmp_path / "tools"
+  tools.mkdir()
+  (tools / "bash").write_text(
+      '#!/bin/sh\n[ "$1" = -c ] || exit 97\n'
+      f'printf \'%s\\t%s\\n\' "$TF_CPP_MIN_LOG_LEVEL" "$2" >> {shlex.quote(str(record))}\n')
+  (repo / ".ci/versions").write_text(
+      f"#!/bin/sh\necho .ci/versions >> {shlex.quote(str(record))}\n")
+  for script in (tools / "bash", repo / ".ci/versions"):
+    script.chmod(0o755)
+  result = subprocess.run(["/bin/bash", str(repo / ".ci/run")], capture_output=True, text=True,
+                          env=dict(os.environ, PATH=f"{tools}:{os.environ['PATH']}"), timeout=60)
+  ran = record.read_text().splitlines() if record.exists() else []
+  return result.returncode, result.stderr, ran
 
 
 def copy_to_the_bucket(words, context):
@@ -246,6 +307,11 @@ def damage_the_copy(data_dir):
 # --- the table ------------------------------------------------------------------------------------
 
 README = "README.md"
+DATASETS_PAGE = "docs/datasets.md"
+VERIFY_PAGE = "docs/verify.md"
+BEAM_PAGE = "docs/beam.md"
+SOURCES_PAGE = "docs/sources.md"
+TESTING_PAGE = "docs/testing.md"
 IDX_FOLDERS = "Your own IDX or CSV folders: `IdxFolder`, `CsvFolder`"
 VERIFY = "Checking a built dataset: `verify`"
 BEAM = "Apache Beam (distributed generation)"
@@ -268,17 +334,19 @@ BLOCKS = {
             Run(built={"mnist_idx": MNIST_SPLITS}, append=("--manual_dir", "~/mnist"),
                 append_reason="as written it downloads the real MNIST from the internet"),
         ),
-    (README, VERIFY, "$ python -m tfds_builders verify mnist_idx --data_dir /tmp/tfds_data"):
+    (VERIFY_PAGE, VERIFY,
+     "$ python -m tfds_builders verify mnist_idx --data_dir /tmp/tfds_data"):
         Session(datasets=("mnist_idx",)),
-    (README, VERIFY, "$ python -m tfds_builders verify mnist_idx --data_dir /tmp/tfds_data #2"):
+    (VERIFY_PAGE, VERIFY,
+     "$ python -m tfds_builders verify mnist_idx --data_dir /tmp/tfds_data #2"):
         Session(datasets=("mnist_idx",), setup=damage_the_copy),
-    (README, VERIFY, "$ python -m tfds_builders verify mnist_idx --data_dir /tmp/tfds_data "
-                     "--sources --manual_dir dummy_data/mnist_idx"):
+    (VERIFY_PAGE, VERIFY, "$ python -m tfds_builders verify mnist_idx --data_dir /tmp/tfds_data "
+                          "--sources --manual_dir dummy_data/mnist_idx"):
         Session(datasets=("mnist_idx",)),
-    (README, IDX_FOLDERS, "dataset_meta.json  labels.txt"):
+    (DATASETS_PAGE, IDX_FOLDERS, "dataset_meta.json  labels.txt"):
         Text("a folder listing: the files of dummy_data/idx_folder and each split's count",
              check=idx_folder_listing_is_the_samples),
-    (README, IDX_FOLDERS, 'b = tfds_builders.IdxFolder("dummy_data/idx_folder")'):
+    (DATASETS_PAGE, IDX_FOLDERS, 'b = tfds_builders.IdxFolder("dummy_data/idx_folder")'):
         Python(shown={
             "b.info.splits":
                 "', '.join(f'{name} {split.num_examples}' for name, split in sorted(_.items()))",
@@ -294,7 +362,7 @@ BLOCKS = {
             # What write_tfds_dataset wrote, tfds.load read back.
             assert sum(1 for _ in ds) == 8
             """)),
-    (README, "`norb_small`", 'index = PoseIndex.load("norb_small", split="test")'):
+    (DATASETS_PAGE, "`norb_small`", 'index = PoseIndex.load("norb_small", split="test")'):
         Python(datasets=("norb_small",), then=textwrap.dedent("""\
             # The pose found is the one asked for (degrees=True), and the turntable is "every
             # azimuth, in order" of one object at one elevation and lighting.
@@ -306,38 +374,39 @@ BLOCKS = {
             assert {(int(e["label_category"]), int(e["instance"]), int(e["elevation_degrees"]),
                      int(e["label_lighting"])) for e in strip} == {(4, 5, 60, 0)}
             """)),
-    (README, "`ilsvrc2012`", 'builder = tfds.builder("ilsvrc2012")'):
+    (DATASETS_PAGE, "`ilsvrc2012`", 'builder = tfds.builder("ilsvrc2012")'):
         Python(shown={"readable_name(builder.info, 0)": None}, then=textwrap.dedent("""\
             # "or ilsvrc2012_raw256": that name is a builder too.
             assert tfds.builder("ilsvrc2012_raw256").name == "ilsvrc2012_raw256"
             """)),
-    (README, "`ilsvrc2012`",
+    (DATASETS_PAGE, "`ilsvrc2012_localization`",
      "tfds build --imports tfds_builders ilsvrc2012_localization --manual_dir ~/imagenet"):
         Commands(Run(built={"ilsvrc2012_localization": IMAGENET_SPLITS})),
-    (README, "`ilsvrc2012`", 'ds = tfds.load("ilsvrc2012_localization", split="train",'):
+    (DATASETS_PAGE, "`ilsvrc2012_localization`",
+     'ds = tfds.load("ilsvrc2012_localization", split="train",'):
         Python(then=textwrap.dedent("""\
             # The block defines box_aware_crop without applying it: apply it to every example.
             crops = [(crop.shape, int(label)) for crop, label in ds.map(box_aware_crop)]
             assert len(crops) == 21 and all(s[0] > 0 and s[1] > 0 and s[2] == 3 for s, _ in crops)
             """)),
-    (README, BEAM, "tfds build --imports tfds_builders ilsvrc2012 --manual_dir ~/imagenet "
-                   "--data_dir /tmp/beam_check"):
+    (BEAM_PAGE, BEAM, "tfds build --imports tfds_builders ilsvrc2012 --manual_dir ~/imagenet "
+                      "--data_dir /tmp/beam_check"):
         Commands(Run(built={"ilsvrc2012": IMAGENET_SPLITS})),
-    (README, BEAM, "tfds build --imports tfds_builders ilsvrc2012 --manual_dir "
-                   "gs://my-bucket/imagenet --data_dir gs://my-bucket/tfds"):
+    (BEAM_PAGE, BEAM, "tfds build --imports tfds_builders ilsvrc2012 --manual_dir "
+                      "gs://my-bucket/imagenet --data_dir gs://my-bucket/tfds"):
         Commands(NotRun(ON_A_CLUSTER.format("Dataflow project")),
                  NotRun(ON_A_CLUSTER.format("Flink cluster")),
                  NotRun(ON_A_CLUSTER.format("Spark cluster"))),
-    (README, BEAM, "source .venv/bin/activate"):
+    (BEAM_PAGE, BEAM, "source .venv/bin/activate"):
         Commands(*[NotRun("a worker pool on port 50000 of every interface, left running in the "
                           "background: tests/imagenet/test_ilsvrc2012_portable.py starts the same "
                           "pool on a free port and runs this build on it")] * 3),
-    (README, SOURCES,
+    (SOURCES_PAGE, SOURCES,
      "DownloadError: Could not download train-images-idx3-ubyte.gz: every mirror failed."):
         Text("an output example: what the first `tfds build` line of 'Use' prints offline, "
              "checked by that line's run (matches_download_error_example)",
              check=download_error_is_checked),
-    (README, SOURCES_IN_A_BUCKET,
+    (SOURCES_PAGE, SOURCES_IN_A_BUCKET,
      "gsutil -m cp ILSVRC2012_img_train.tar ILSVRC2012_img_val.tar ILSVRC2012_devkit_t12.tar.gz "
      "gs://my-bucket/imagenet/"):
         Commands(
@@ -349,7 +418,7 @@ BLOCKS = {
             Run(built={"mnist_idx": MNIST_SPLITS},
                 bucket={"sources/mnist_idx/": ("mnist_idx/",)}),
         ),
-    (README, SOURCES_IN_A_BUCKET,
+    (SOURCES_PAGE, SOURCES_IN_A_BUCKET,
      'builder = tfds.builder("ilsvrc2012", data_dir="gs://my-bucket/tfds")'):
         Python(bucket={"imagenet/": IMAGENET_COPIED},
                paths=BUCKET_DATA_DIR, paths_reason=BUCKET_DATA_DIR_REASON,
@@ -358,9 +427,12 @@ BLOCKS = {
                        "train": 21, "validation": 7}
                    """)),
     (README, "Layout",
-     "tfds_builders/formats/     pure readers (no TensorFlow): compression, matrix (IDX and NORB "
-     "share"):
-        Text("the repository's layout, not a command", check=layout_names_what_exists),
+     "README.md, setup.py        this page; the package's setup (extras, the versions CI tests)"):
+        Text("the repository's layout, not a command", check=layout_is_the_repository),
+    (TESTING_PAGE, "The tests", ".venv/bin/python -m pytest -q tests"):
+        Commands(Equivalent(is_the_readme_test_command,
+                            "the whole suite, which this test is part of: .ci/run runs it from "
+                            "the README's first block (test_ci_runs_the_first_block_itself)")),
     ("notebooks/imagenet_setup.ipynb", "Big machines: Apache Beam",
      "tfds build --imports tfds_builders ilsvrc2012 --manual_dir gs://my-bucket/imagenet "
      "--data_dir gs://my-bucket/tfds"):
@@ -374,6 +446,10 @@ BY_KEY = {block.key: block for block in readme_blocks.all_blocks()}
 
 
 def test_every_block_is_classified():
+  pages = {str(p.relative_to(REPO)) for p in (REPO / "docs").rglob("*.md")}
+  assert pages - set(readme_blocks.documents()) == set(), "a page under docs/ is not read"
+  assert {README, "docs/datasets.md", "notebooks/mnist_keras.ipynb"} <= set(
+      readme_blocks.documents())
   found = [block.key for block in readme_blocks.all_blocks()]
   new = [key for key in found if key not in BLOCKS]
   gone = [key for key in BLOCKS if key not in BY_KEY]
@@ -383,17 +459,116 @@ def test_every_block_is_classified():
       + "".join(f"  gone (or its label or heading changed): {key!r}\n" for key in gone))
 
 
-def test_ci_runs_the_first_block_itself():
+def test_ci_runs_the_first_block_itself(tmp_path):
+  """.ci/run, run as written on this README (its commands recorded, not run): it runs exactly
+  the two lines of the README's first block, in order, each as written, then .ci/versions."""
   first = readme_blocks.blocks_of(README)[0]
-  assert isinstance(BLOCKS.get(first.key), Ci), "only README's first block is run by .ci/run"
-  assert [k for k, how in BLOCKS.items() if isinstance(how, Ci)] == [first.key]
-  ci = (REPO / ".ci/run").read_text()
-  [program] = re.findall(r"awk '([^']*)' README\.md", ci)
-  read = subprocess.run(["awk", program, str(REPO / README)], capture_output=True, text=True,
-                        check=True).stdout.splitlines()
-  assert read == readme_blocks.command_lines(first.text) == first.text.splitlines()
-  assert len(read) == 2 and "pytest" in read[1] and "tfds_builders demo" in read[0]
-  assert 'bash -c "$command"' in ci  # each line runs as written
+  assert [k for k, how in BLOCKS.items() if isinstance(how, Ci)] == [first.key], (
+      "only README's first block is run by .ci/run")
+  lines = readme_blocks.command_lines(first.text)
+  assert lines == first.text.splitlines(), "the first block is two bare command lines"
+  returncode, stderr, ran = ci_would_run(tmp_path, (REPO / README).read_text())
+  assert (returncode, stderr) == (0, "")
+  assert ran == [f"2\t{line}" for line in lines] + [".ci/versions"]
+  assert len(lines) == 2 and "tfds_builders demo" in lines[0]
+  assert lines[1].endswith(" && .venv/bin/python -m pytest -q tests")
+
+
+@pytest.mark.parametrize("block, message", [
+    ("one\ntwo\nthree -m pytest\n", "README.md must start with a bash block of exactly two commands"),
+    ("one -m pytest\ntwo\n", "README.md's second command must run the tests with pytest"),
+], ids=["three commands", "no pytest second"])
+def test_ci_refuses_a_first_block_it_would_misread(tmp_path, block, message):
+  returncode, stderr, ran = ci_would_run(tmp_path, f"# t\n\n```bash\n{block}```\n")
+  assert (returncode, stderr, ran) == (1, message + "\n", [])
+
+
+def test_relative_links_of_every_page_resolve():
+  """Every relative link and image of README.md, docs/*.md and the notebooks' markdown names a
+  file or folder that exists, and a heading of that page for a `#anchor`."""
+  broken = []
+  for document in readme_blocks.documents():
+    for number, target in readme_blocks.links_of(document):
+      if re.match(r"[a-z][a-z0-9+.-]*:", target):
+        continue
+      path, _, anchor = target.partition("#")
+      resolved = (REPO / document).parent / path if path else REPO / document
+      if not resolved.exists():
+        broken.append(f"{document}:{number}: {target}: no such file")
+      elif anchor and resolved.suffix == ".md" and anchor not in readme_blocks.anchors_of(
+          str(resolved.resolve().relative_to(REPO))):
+        broken.append(f"{document}:{number}: {target}: no heading #{anchor} there")
+  assert not broken, "\n".join(broken)
+
+
+def test_github_anchors():
+  assert [readme_blocks.github_anchor(title) for title in (
+      "Sources in a bucket (`gs://`)", "`fashion_mnist_idx`, `kmnist_idx`",
+      "What a bare `tfds build NAME` builds", "Beam, engines, JAX")] == [
+      "sources-in-a-bucket-gs", "fashion_mnist_idx-kmnist_idx",
+      "what-a-bare-tfds-build-name-builds", "beam-engines-jax"]
+
+
+def _setup_py_requirements():
+  """setup.py's requirements (install_requires and [tf-cpu], the ones .ci/versions installs),
+  read from its REQUIRES and EXTRAS as written."""
+  import ast
+  from packaging.requirements import Requirement
+  values = {}
+  for node in ast.parse((REPO / "setup.py").read_text()).body:
+    if isinstance(node, ast.Assign) and [getattr(t, "id", None) for t in node.targets] in (
+        ["REQUIRES"], ["EXTRAS"]):
+      values[node.targets[0].id] = ast.literal_eval(node.value)
+  return {Requirement(r).name: Requirement(r).specifier
+          for r in values["REQUIRES"] + values["EXTRAS"]["tf-cpu"]}
+
+
+def test_the_versions_table_is_what_setup_py_allows_and_ci_reports():
+  from packaging.version import Version
+  names, table = readme_blocks.versions_table()
+  [reported] = re.findall(r"\nnames = (\[[^\]]*\])", (REPO / ".ci/versions").read_text())
+  assert names == eval(reported), "the table's columns must be the names .ci/versions reports"  # noqa: S307
+  assert sorted(table) == ["highest", "lowest"]
+  requirements = _setup_py_requirements()
+  for name in names:
+    lowest, highest = Version(table["lowest"][name]), Version(table["highest"][name])
+    assert lowest <= highest, name
+    if name in requirements:
+      specifier = requirements[name]
+      assert lowest in specifier and highest in specifier, (name, str(specifier))
+      [floor] = [Version(s.version) for s in specifier if s.operator == ">="]
+      assert lowest.release[:len(floor.release)] == floor.release, (
+          f"{name}: lowest {lowest} is not setup.py's floor {floor}")
+  # What .ci/versions prints for the table's own values is no difference; one other version is.
+  line = "[versions] lowest: " + ", ".join(f"{n} {v}" for n, v in table["lowest"].items())
+  assert readme_blocks.versions_table_differences([line]) == []
+  changed = line.replace(f"scipy {table['lowest']['scipy']}", "scipy 9.9.9")
+  assert readme_blocks.versions_table_differences([changed]) == [
+      f"docs/install.md: lowest scipy is {table['lowest']['scipy']} in the table; "
+      ".ci/versions resolved 9.9.9"]
+
+
+def test_the_long_description_has_absolute_links():
+  """What a package index shows: setup.py's long description is the README with every relative
+  link and image made absolute under REPOSITORY_URL (images to the raw file), and nothing else
+  changed."""
+  import ast
+  [url] = [ast.literal_eval(node.value) for node in ast.parse((REPO / "setup.py").read_text()).body
+           if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", "") == "REPOSITORY_URL"]
+  shown = subprocess.run([sys.executable, "setup.py", "--long-description"], cwd=REPO,
+                         capture_output=True, text=True, check=True, timeout=120).stdout
+  readme = (REPO / README).read_text()
+  relative = [t for _, t in readme_blocks.links_of(README) if not re.match(r"[a-z]+:", t)]
+  assert len(relative) > 20
+  links = readme_blocks.links_of(README, markdown=shown)
+  assert [t for _, t in links if not t.startswith(url + "/")] == []
+  images = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", shown)
+  assert images and all(i.startswith(f"{url}/raw/main/docs/images/") for i in images)
+  for image in images:
+    assert (REPO / image.removeprefix(f"{url}/raw/main/")).is_file(), image
+  assert re.sub(re.escape(url) + r"/(blob|raw)/main/", "", shown).replace(
+      "](README.md#", "](#").rstrip("\n") == readme.rstrip("\n")
+  assert readme_blocks.blocks_of(README, markdown=shown) == readme_blocks.blocks_of(README)
 
 
 @pytest.fixture(scope="module")
@@ -503,7 +678,11 @@ def test_block(key, tmp_path, request):
   block, how = BY_KEY[key], BLOCKS[key]
   context = Context(block, tmp_path, request)
   if isinstance(how, Ci):
-    assert block == readme_blocks.blocks_of(README)[0]  # see test_ci_runs_the_first_block_itself
+    # What .ci/run reads from the README and hands to bash, each line in order: these lines.
+    assert block.file == README and block.lang == "bash"
+    returncode, stderr, ran = ci_would_run(tmp_path, (REPO / README).read_text())
+    assert (returncode, stderr) == (0, ""), stderr
+    assert [r.split("\t", 1)[1] for r in ran[:-1]] == readme_blocks.command_lines(block.text)
   elif isinstance(how, Text):
     assert block.lang == "", "a Text block is a fence without a language"
     if how.check:

@@ -4,6 +4,7 @@ mnist_idx is built once per format from the bundled samples (train 24, test 12, 
 each test damages its own copy the way a copy rots, and asserts the exact lines printed.
 """
 
+import io
 import json
 import pathlib
 import shutil
@@ -250,6 +251,134 @@ def test_a_flipped_byte_in_an_array_record_shard_names_the_record(built, tmp_pat
   assert code == 1
 
 
+# ------------------------------------------------------------------ shards that cannot be read
+
+
+UNREADABLE_SUMMARY = ("unreadable: 1 of 2 shards (train 1) could not be read, so what they hold is "
+                      "unknown: fix what the error names (permissions, credentials, the network) "
+                      "and verify again")
+
+
+def unreadable_train(data_dir, error, file_format="tfrecord"):
+  return [header(data_dir, file_format), "  train: 24 examples in 1 shard: 1 of 1 shards unreadable",
+          f"    {shard(data_dir, 'train', file_format)}: cannot be read after {error}", WHOLE_TEST,
+          UNREADABLE_SUMMARY]
+
+
+@pytest.mark.parametrize("file_format", ["tfrecord", "array_record"])
+def test_a_shard_that_cannot_be_opened_is_named_with_its_error_not_as_damage(built, tmp_path,
+                                                                              capsys, file_format):
+  # A folder where the shard should be: present, but open() fails as on a file this process may
+  # not read (the tests run as root, who may read any file). The array_record reader alone would
+  # say only that its footer is missing.
+  data_dir = pathlib.Path(shutil.copytree(built[file_format], tmp_path / "data"))
+  path = shard(data_dir, "train", file_format)
+  path.unlink()
+  path.mkdir()
+  code, out, err = verify(capsys, "--data_dir", data_dir)
+  assert out == unreadable_train(
+      data_dir, f"0 records: IsADirectoryError: [Errno 21] Is a directory: '{path}'", file_format)
+  assert (code, err) == (3, [])
+
+
+class FailingBucketFile(io.RawIOBase):
+  """A shard read as from a bucket that stops answering: its first `good` bytes, then the error
+  TensorFlow's GCS file system raises."""
+
+  def __init__(self, data: bytes, good: int):
+    self.data, self.good, self.offset = data, good, 0
+
+  def readable(self):
+    return True
+
+  def read(self, size=-1):
+    if self.offset >= self.good:
+      raise tf.errors.UnavailableError(None, None, "Error executing an HTTP request: HTTP "
+                                       "response code 503 with body 'Service Unavailable'")
+    chunk = self.data[self.offset:self.good]
+    self.offset = self.good
+    return chunk
+
+
+def test_an_error_of_tensorflows_file_system_mid_shard_is_named_not_taken_for_damage(
+    data_dir, capsys, monkeypatch):
+  from tfds_builders.formats import paths
+  path = shard(data_dir, "train")
+  good = frames(path)[3][0]  # the first three records arrive, then the bucket fails
+  real_as_path = paths.as_path
+
+  class Flaky(type(real_as_path(path))):
+    def open(self, mode="r", **kwargs):
+      return FailingBucketFile(path.read_bytes(), good)
+
+  monkeypatch.setattr(paths, "as_path", lambda p: Flaky(p) if str(p) == str(path)
+                      else real_as_path(p))
+  code, out, err = verify(capsys, "--data_dir", data_dir)
+  # Before: the error was dropped inside tf.data, and the shard said to "hold 0 records".
+  assert out == unreadable_train(
+      data_dir, "3 records: UnavailableError: Error executing an HTTP request: HTTP response code "
+      "503 with body 'Service Unavailable'")
+  assert (code, err) == (3, [])
+
+
+def test_a_bug_in_the_reader_is_named_with_its_traceback_not_taken_for_damage(data_dir, capsys,
+                                                                              monkeypatch):
+  from tfds_builders.formats import tfrecord
+  real = tfrecord.read_records
+
+  def buggy(file, name):
+    for record in real(file, name):
+      if record.index == 5 and "train" in name:
+        raise TypeError("unsupported operand type(s) for +: 'int' and 'NoneType'")
+      yield record
+
+  monkeypatch.setattr(tfrecord, "read_records", buggy)
+  code, out, err = verify(capsys, "--data_dir", data_dir)
+  path = shard(data_dir, "train")
+  assert out == unreadable_train(
+      data_dir, "5 records: TypeError: unsupported operand type(s) for +: 'int' and 'NoneType'")
+  assert code == 3
+  assert err[:2] == [f"verify: reading {path} raised an error that is not an I/O error; its "
+                     "traceback:", "Traceback (most recent call last):"]
+  assert err[-1] == "TypeError: unsupported operand type(s) for +: 'int' and 'NoneType'"
+  assert any(line.strip() == 'raise TypeError("unsupported operand type(s) for +: \'int\' and '
+             '\'NoneType\'")' for line in err)
+
+
+def test_damage_and_an_unreadable_shard_are_both_named_and_unreadable_is_the_status(data_dir,
+                                                                                    capsys):
+  train = shard(data_dir, "train")
+  offset, length = frames(train)[5]
+  data = bytearray(train.read_bytes())
+  data[offset + 12 + length // 2] ^= 0x01
+  train.write_bytes(bytes(data))
+  test = shard(data_dir, "test")
+  test.unlink()
+  test.mkdir()
+  code, out, _ = verify(capsys, "--data_dir", data_dir)
+  assert out == [
+      header(data_dir), *ONE_BAD_TRAIN,
+      f"    {train}: record 5 at byte {offset}: the CRC of its data does not match (its bytes "
+      "changed after it was written)",
+      "  test: 12 examples in 1 shard: 1 of 1 shards unreadable",
+      f"    {test}: cannot be read after 0 records: IsADirectoryError: [Errno 21] Is a directory: "
+      f"'{test}'",
+      DAMAGED_SUMMARY,
+      "unreadable: 1 of 2 shards (test 1) could not be read, so what they hold is unknown: fix "
+      "what the error names (permissions, credentials, the network) and verify again"]
+  assert code == 3
+
+
+def test_the_exit_statuses_are_in_the_module_docstring():
+  from tfds_builders import verify as verify_module
+  assert verify_module.__doc__.endswith("\n" + verify_module.EXIT_STATUS)
+  statuses = [line.split()[0] for line in verify_module.EXIT_STATUS.splitlines()
+              if line[:3].strip().isdigit()]
+  assert statuses == ["0", "1", "2", "3", "4"]
+  assert (verify_module.WHOLE, verify_module.DAMAGED, verify_module.NOT_FOUND,
+          verify_module.UNREADABLE, verify_module.NOTHING_COMPARED) == (0, 1, 2, 3, 4)
+
+
 def test_an_unknown_name_or_an_empty_data_dir_is_one_error_line(tmp_path, capsys):
   code = main(["verify", "mnist_idy", "--data_dir", str(tmp_path)])
   captured = capsys.readouterr()
@@ -373,6 +502,45 @@ def test_sources_with_the_registered_bytes_match(built, tmp_path, capsys, monkey
   assert (f"  {manual / name}: sha256 is {hashlib.sha256(bytes(len(data))).hexdigest()}, the "
           f"registered sha256 is {hashlib.sha256(data).hexdigest()}") in out
   assert code == 1
+
+
+def test_sources_that_compare_nothing_do_not_pass_and_say_what_to_pass(built, tmp_path, capsys):
+  # Only decompressed copies: what the registered size and sha256 describe is not there. This
+  # used to exit 0 ("0 match, 0 differ, 0 missing, 4 not compared").
+  manual = tmp_path / "manual"
+  manual.mkdir()
+  for name in sorted(SAMPLE_SIZES):
+    (manual / name[:-len(".gz")]).write_bytes(b"decompressed")
+  code, out, err = verify(capsys, "--data_dir", built["tfrecord"], "--sources", "--manual_dir",
+                          manual)
+  assert out[1:4] == WHOLE
+  assert out[4:] == [
+      f"sources of mnist_idx in {manual} against mnist_idx.tsv:",
+      *(f"  {manual / name[:-len('.gz')]}: a decompressed copy of {name}, not compared (the "
+        "registered size and sha256 are of the compressed file)" for name in sorted(SAMPLE_SIZES)),
+      "sources: 4 registered files: 0 match, 0 differ, 0 missing, 4 not compared: nothing was "
+      "compared",
+      "  the registered size and sha256 are of the compressed files, and only decompressed copies "
+      "of 4 of them were found",
+      "  pass as --manual_dir a folder that holds the files as downloaded: "
+      + ", ".join(sorted(SAMPLE_SIZES)),
+  ]
+  assert (code, err) == (4, [])
+
+  # A folder that holds none of the files (the wrong --manual_dir): nothing compared either.
+  empty = tmp_path / "empty"
+  empty.mkdir()
+  code, out, err = verify(capsys, "--data_dir", built["tfrecord"], "--sources", "--manual_dir",
+                          empty)
+  assert out[4:] == [
+      f"sources of mnist_idx in {empty} against mnist_idx.tsv:",
+      *(f"  {name}: missing (looked in {empty})" for name in sorted(SAMPLE_SIZES)),
+      "sources: 4 registered files: 0 match, 0 differ, 4 missing: nothing was compared",
+      f"  4 of them are in none of {empty}",
+      "  pass as --manual_dir a folder that holds the files as downloaded: "
+      + ", ".join(sorted(SAMPLE_SIZES)),
+  ]
+  assert (code, err) == (4, [])
 
 
 # ------------------------------------------------------------------ the TFRecord framing reader

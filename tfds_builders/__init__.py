@@ -45,7 +45,6 @@ def builder_classes():
   __init__ imports it; nothing here lists names by hand.
   """
   register_builders()
-  from tensorflow_datasets.core import registered
   from tfds_builders.builder_base import SourceFilesMixin
 
   classes, pending = {}, [SourceFilesMixin]
@@ -54,12 +53,25 @@ def builder_classes():
     pending.extend(cls.__subclasses__())
     # Bases made with skip_registration=True (IdxImageClassification, ...) are not in TFDS's
     # registry; neither is a class a notebook re-defined under a name TFDS now maps to another.
-    # A dictionary look-up, not tfds.builder_cls: a name TFDS lacks would make it import every
-    # legacy builder module to look further.
     if (cls.__module__.startswith("tfds_builders.")
-        and registered._DATASET_REGISTRY.get(getattr(cls, "name", None)) is cls):
+        and _class_tfds_registered_as(getattr(cls, "name", None)) is cls):
       classes[cls.name] = cls
   return dict(sorted(classes.items()))
+
+
+def _class_tfds_registered_as(name):
+  """The class TFDS has registered under `name` by importing it, or None; nothing is imported.
+
+  The one use of a TFDS internal in the package, on purpose: tensorflow_datasets 4.9.7 to 4.9.10
+  have no public look-up that stays in the registry. `tfds.builder_cls` imports every legacy
+  builder module to look further for a name the registry lacks (a base class's name, here), and
+  then the module of a datasets/ package of that name; asked for the names `tfds.list_builders`
+  gives, it imports every builder module, and one that is broken (4.9.7's smart_buildings raises
+  ImportError) stops whatever asked. Both ends keep `registered._DATASET_REGISTRY`, the dict of
+  name -> class that RegisteredDataset.__init_subclass__ fills.
+  """
+  from tensorflow_datasets.core import registered
+  return registered._DATASET_REGISTRY.get(name)  # noqa: SLF001  (see the docstring)
 
 
 def builder_names():

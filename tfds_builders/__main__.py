@@ -17,7 +17,7 @@ import tempfile
 import time
 import warnings
 
-from tfds_builders._stderr import tensorflow_startup_lines_dropped
+from tfds_builders._stderr import supervise
 
 # Shown with every name TFDS does not know: `tfds build mnist_idx` without it fails with TFDS's own
 # "not found" message, which never says that a package's builders must be imported.
@@ -338,6 +338,10 @@ def verify_command(args) -> int:
 
 
 def main(argv=None) -> int:
+  """The command line. Without `argv` (`python -m tfds_builders`, `tfds-builders`), a command runs
+  in a child process whose stderr the parent filters (tfds_builders/_stderr.py): TensorFlow's known
+  start-up lines are dropped, and whatever else the child writes, up to a crash, is shown. With
+  `argv` (a test, a script), it runs here, with stderr untouched."""
   parser = argparse.ArgumentParser(prog="python -m tfds_builders")
   commands = parser.add_subparsers(dest="command", required=True)
   p = commands.add_parser("demo", help="build every dataset from the bundled sample sources, "
@@ -370,19 +374,21 @@ def main(argv=None) -> int:
                  "--manual_dir against the registered sizes and sha256")
   p.add_argument("--manual_dir", help="the folder of source files --sources checks")
   p.set_defaults(func=verify_command)
-  args = parser.parse_args(argv)
+  args = parser.parse_args(argv)  # --help and a usage error: answered here, at once
   # Past --help: every subcommand needs the builders registered, which `python -m tfds_builders`
   # skipped when it imported the package (see tfds_builders/__init__.py).
   os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before TensorFlow loads: no C++ INFO lines
-  # Some lines TensorFlow writes while it loads ignore TF_CPP_MIN_LOG_LEVEL (the oneDNN notice on
-  # Intel CPUs): those exact lines are dropped, and whatever else reaches stderr is shown.
-  with tensorflow_startup_lines_dropped():
-    try:
-      register_builders()
-    except ImportError as e:  # TensorFlow or TFDS not installed
-      print(f"error: {e}", file=sys.stderr)
-      return 2
-    return args.func(args)
+  if argv is None:
+    # Some lines TensorFlow writes while it loads ignore TF_CPP_MIN_LOG_LEVEL (the oneDNN notice on
+    # CPUs with AVX-512): from here on, the work is done in a child, whose exact start-up lines are
+    # dropped by this process, which then ends as the child did.
+    supervise()
+  try:
+    register_builders()
+  except ImportError as e:  # TensorFlow or TFDS not installed
+    print(f"error: {e}", file=sys.stderr)
+    return 2
+  return args.func(args)
 
 
 if __name__ == "__main__":

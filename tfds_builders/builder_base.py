@@ -2,21 +2,13 @@
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
-import logging
 import os
 import pathlib
-import shutil
-import time
 from typing import ClassVar, Mapping, Optional, Sequence
 
 import tensorflow_datasets as tfds
 
-from tfds_builders import bucket_lock, download, sources
-from tfds_builders.formats import paths
-
-log = logging.getLogger("tfds_builders.build")
+from tfds_builders import build_lock, download, publishing, sources
 
 PACKAGE_DIR = pathlib.Path(__file__).resolve().parent
 
@@ -71,30 +63,24 @@ class SourceFilesMixin:
     # checksums/<builder>.tsv, in TFDS's own format, rather than a file beside the code.
     return download.checksums_path(cls.sources_name())
 
+  def __init_subclass__(cls, **kwargs):
+    super().__init_subclass__(**kwargs)
+    # A build whose bucket lock is lost (taken over by another build) stops at its next example.
+    if "_generate_examples" in cls.__dict__:
+      cls._generate_examples = build_lock.stops_when_lock_lost(cls.__dict__["_generate_examples"])
+
   def download_and_prepare(self, **kwargs):
-    # One build of a dataset version at a time in a data dir: a second one waits, then finds the
-    # dataset ready. With the lock held, any incomplete.* folder of this version is stale (left by
-    # a killed build) and is removed. A bucket has no file locks and no atomic rename: there a
-    # lease object and a publish with dataset_info.json last do the same (see bucket_lock).
-    if not paths.is_local(self.data_path):
-      config = kwargs.get("download_config") or tfds.download.DownloadConfig()
-      return bucket_lock.prepare_in_bucket(
-          self, lambda: super(SourceFilesMixin, self).download_and_prepare(**kwargs),
-          overwrite=config.download_mode.overwrite_dataset)
-    with _build_lock(self) as waited:
-      _remove_stale_incomplete(self.data_path)
-      if waited and self.data_path.exists():
-        # The other build made the dataset. This builder read its info before the dataset existed
-        # (no splits), and TFDS only says "Reusing dataset": read the info the build wrote, so
-        # that as_dataset (and tfds.load) work on this builder.
-        self.info.read_from_directory(self.data_path)
-      return super().download_and_prepare(**kwargs)
+    # One build of a dataset version at a time in a data dir, local or bucket: a second one
+    # waits, then finds the dataset ready (see build_lock).
+    config = kwargs.get("download_config") or tfds.download.DownloadConfig()
+    return build_lock.prepare(
+        self, lambda: super(SourceFilesMixin, self).download_and_prepare(**kwargs),
+        overwrite=config.download_mode.overwrite_dataset)
 
   def as_dataset(self, *args, **kwargs):
-    # In a bucket, a version folder without dataset_info.json is being published, or was left
+    # A version folder without dataset_info.json is being published into a bucket, or was left
     # half-published by a killed build: TFDS would read it as a dataset of no splits.
-    if not paths.is_local(self.data_path):
-      bucket_lock.check_committed(self.info.full_name, self.data_path)
+    publishing.check_committed(self.info.full_name, self.data_path)
     return super().as_dataset(*args, **kwargs)
 
   def _download_and_prepare(self, dl_manager, download_config):
@@ -129,55 +115,6 @@ class SourceFilesMixin:
   def uses_beam(self) -> bool:
     config = self._download_config
     return bool(config is not None and (config.beam_runner or config.beam_options))
-
-
-@contextlib.contextmanager
-def _build_lock(builder):
-  """An exclusive lock beside the dataset's version folder, for local data dirs; yields whether
-  another build held it first.
-
-  Buckets have no file locks: see `bucket_lock` for theirs.
-  """
-  data_path = builder.data_path
-  if not paths.is_local(data_path):
-    yield False
-    return
-  parent = pathlib.Path(os.fspath(data_path)).parent
-  parent.mkdir(parents=True, exist_ok=True)
-  lock_path = parent / f".{data_path.name}.lock"
-  with open(lock_path, "a+") as lock:
-    waited = False
-    try:
-      fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-      waited = True
-      lock.seek(0)
-      holder = lock.read().strip() or "unknown"
-      log.warning("%s: another build of this dataset is running (pid %s, lock %s); waiting for "
-                  "it to finish", builder.info.full_name, holder, lock_path)
-      start = time.monotonic()
-      fcntl.flock(lock, fcntl.LOCK_EX)
-      log.warning("%s: the other build finished after %.0f s; going on", builder.info.full_name,
-                  time.monotonic() - start)
-    lock.seek(0)
-    lock.truncate()
-    lock.write(str(os.getpid()))
-    lock.flush()
-    try:
-      yield waited
-    finally:
-      fcntl.flock(lock, fcntl.LOCK_UN)
-
-
-def _remove_stale_incomplete(data_path) -> None:
-  if not paths.is_local(data_path):
-    return
-  parent = pathlib.Path(os.fspath(data_path)).parent
-  if not parent.is_dir():
-    return
-  for stale in sorted(parent.glob(f"incomplete.*_{data_path.name}")):
-    log.warning("Removing %s, left by a build that was killed", stale)
-    shutil.rmtree(stale, ignore_errors=True)
 
 
 def local_sources_instructions(builder_name: str, file_names: Sequence[str]) -> str:

@@ -78,12 +78,12 @@ class Limits:
 
   @classmethod
   def from_env(cls) -> "Limits":
-    return cls(_number_from_env(TIMEOUT_ENV, DEFAULT_TIMEOUT, "seconds per read"),
-               _number_from_env(MIN_RATE_ENV, DEFAULT_MIN_RATE, "bytes per second"),
-               _number_from_env(RATE_WINDOW_ENV, DEFAULT_RATE_WINDOW, "seconds"))
+    return cls(number_from_env(TIMEOUT_ENV, DEFAULT_TIMEOUT, "seconds per read"),
+               number_from_env(MIN_RATE_ENV, DEFAULT_MIN_RATE, "bytes per second"),
+               number_from_env(RATE_WINDOW_ENV, DEFAULT_RATE_WINDOW, "seconds"))
 
 
-def _number_from_env(name: str, default: float, unit: str) -> float:
+def number_from_env(name: str, default: float, unit: str) -> float:
   text = os.environ.get(name, "").strip()
   if not text:
     return default

@@ -23,6 +23,9 @@ Paths are `etils.epath.Path` throughout, so a manual directory or a download dir
 exist stops the build at once. What is missing from it is logged in one line before anything is
 downloaded, and when the download fails too, the error names the manual directory, what in it looks
 close, and every mirror tried.
+
+`Resolver.check_manual_dir()` compares the manual directory with the registered checksums without
+building anything (`python -m tfds_builders verify NAME --sources --manual_dir M`).
 """
 
 from __future__ import annotations
@@ -162,6 +165,89 @@ def matching_files(folder: paths.PathLike, glob: SourceGlob) -> Dict[str, epath.
   return found
 
 
+# How a registered file compares with its copy in the manual folders.
+MATCHES, DIFFERS, MISSING, NOT_COMPARED = "matches", "differs", "missing", "not compared"
+# What a check of the whole manual directory says (verify maps each to an exit status).
+PASSED, FAILED, NOTHING_COMPARED = "passed", "failed", "nothing compared"
+
+
+@dataclasses.dataclass(frozen=True)
+class FileCheck:
+  """One registered file against the copy of it found in the manual folders."""
+  name: str  # the registered (official) name
+  state: str  # MATCHES, DIFFERS, MISSING or NOT_COMPARED
+  path: Optional[epath.Path] = None  # the copy found
+  problem: Optional[str] = None  # how it differs
+
+
+@dataclasses.dataclass(frozen=True)
+class ManualDirCheck:
+  """Every registered file of a builder against its manual folders (`Resolver.check_manual_dir`).
+
+  `verdict` is NOTHING_COMPARED when no file could be compared at all, whatever else was found:
+  a check that compared nothing must never read as a pass. The bundled sample sources differ
+  from the official files by design: their differences are listed but do not fail the check.
+  """
+  builder_name: str
+  manual_dir: epath.Path
+  checksums_file: str
+  folders: Tuple[epath.Path, ...]
+  samples: bool
+  files: Tuple[FileCheck, ...]
+
+  def count(self, state: str) -> int:
+    return sum(1 for f in self.files if f.state == state)
+
+  @property
+  def verdict(self) -> str:
+    if not self.count(MATCHES) + self.count(DIFFERS):
+      return NOTHING_COMPARED
+    if self.count(MISSING) or (self.count(DIFFERS) and not self.samples):
+      return FAILED
+    return PASSED
+
+  def lines(self) -> List[str]:
+    looked_in = ", ".join(str(f) for f in self.folders)
+    lines = [f"sources of {self.builder_name} in {self.manual_dir} against {self.checksums_file}:"]
+    for file in self.files:
+      if file.state == MISSING:
+        lines.append(f"  {file.name}: missing (looked in {looked_in})")
+      elif file.state == NOT_COMPARED:
+        lines.append(f"  {file.path}: a decompressed copy of {file.name}, not compared (the "
+                     "registered size and sha256 are of the compressed file)")
+      elif file.state == MATCHES:
+        lines.append(f"  {file.path}: matches")
+      elif self.samples:
+        lines.append(f"  {file.path}: a sample, not the official file ({file.problem})")
+      else:
+        lines.append(f"  {file.path}: {file.problem}")
+    missing, not_compared = self.count(MISSING), self.count(NOT_COMPARED)
+    counts = (f"{len(self.files)} registered files: {self.count(MATCHES)} match, "
+              f"{self.count(DIFFERS)} differ, {missing} missing"
+              + (f", {not_compared} not compared" if not_compared else ""))
+    if self.verdict == NOTHING_COMPARED:
+      lines.append(f"sources: {counts}: nothing was compared")
+      if not self.files:
+        lines.append(f"  {self.checksums_file} registers no size or sha256 for any file of "
+                     f"{self.builder_name}, so there is nothing to compare its files with: run "
+                     "verify without --sources")
+        return lines
+      if not_compared:
+        lines.append("  the registered size and sha256 are of the compressed files, and only "
+                     f"decompressed copies of {not_compared} of them were found")
+      if missing:
+        lines.append(f"  {missing} of them {'is' if missing == 1 else 'are'} in none of "
+                     f"{looked_in}")
+      wanted = ", ".join(f.name for f in self.files if f.state in (MISSING, NOT_COMPARED))
+      lines.append(f"  pass as --manual_dir a folder that holds the files as downloaded: {wanted}")
+    elif self.samples and not missing:
+      lines.append(f"sources: {counts}: the bundled sample sources, which differ from the "
+                   "official files by design")
+    else:
+      lines.append(f"sources: {counts}")
+    return lines
+
+
 class Resolver:
   """Finds or downloads a builder's declared inputs (see the module docstring for the order).
 
@@ -214,12 +300,38 @@ class Resolver:
     own = self.manual_dir / self.builder_name
     return [own, self.manual_dir] if own.is_dir() else [self.manual_dir]
 
-  def _are_samples(self) -> bool:
+  def manual_dir_holds_samples(self) -> bool:
+    """The manual directory is (inside) the bundled sample sources, which differ from the
+    official files by design."""
     if self._samples is None or self.manual_dir is None:
       return False
     here = os.path.realpath(os.fspath(self.manual_dir)) if paths.is_local(
         self.manual_dir) else os.fspath(self.manual_dir)
     return here == self._samples or here.startswith(self._samples.rstrip(os.sep) + os.sep)
+
+  def check_manual_dir(self) -> ManualDirCheck:
+    """Every registered file compared with its copy in the manual folders, by size and sha256 (or
+    md5 where that is all there is), hashing each file in full."""
+    if self.manual_dir is None:
+      raise ManualDirError(f"{self.builder_name}: no manual directory to check was given")
+    folders = self.folders()
+    files = []
+    for name, checksum in sorted(self.checksums.items()):
+      found = next(((folder / accepted, accepted) for folder in folders
+                    for accepted in SourceFile(name).accepted_names()
+                    if (folder / accepted).is_file()), None)
+      if found is None:
+        files.append(FileCheck(name, MISSING))
+        continue
+      path, accepted = found
+      if accepted != name:
+        files.append(FileCheck(name, NOT_COMPARED, path))
+        continue
+      problem = download.mismatch(path, checksum)
+      files.append(FileCheck(name, MATCHES if problem is None else DIFFERS, path, problem))
+    return ManualDirCheck(self.builder_name, self.manual_dir,
+                          download.checksums_path(self.builder_name, self.checksums_dir).name,
+                          tuple(folders), self.manual_dir_holds_samples(), tuple(files))
 
   # ------------------------------------------------------------ the table
 
@@ -345,7 +457,7 @@ class Resolver:
     if not self._differences:
       return
     listed, self._differences = self._differences, []
-    if self._are_samples():
+    if self.manual_dir_holds_samples():
       log.info("%s: using the bundled sample sources (%d files differ from the official ones, "
                "as samples do)", self.builder_name, len(listed))
       return

@@ -17,7 +17,14 @@ what is wrong:
 Decoding is tf.data's work, in parallel and batched: one record at a time in Python would make this
 slower than the epoch it is meant to replace. Records are framed and CRC-checked in the generator
 that feeds it; the few records that fail are decoded again one by one, only to say why.
-`--sources --manual_dir M` also compares the source files with the registered checksums.
+
+Only what is wrong with the bytes is called damage: a missing shard, a CRC or length that does not
+match, a truncated record, a wrong count, an example that does not decode. A shard that cannot be
+read (permissions, credentials, a bucket that stops answering, or a bug in the reading itself) is
+named with the error as it was raised, and says nothing about the data in it.
+
+`--sources --manual_dir M` also compares the source files with the registered checksums
+(`tfds_builders.sources.Resolver.check_manual_dir`).
 """
 
 from __future__ import annotations
@@ -32,6 +39,24 @@ from typing import Callable, Dict, Iterator, List, Optional, Sequence, Tuple
 
 from tfds_builders.errors import SourceFormatError
 from tfds_builders.formats import paths, tfrecord
+
+WHOLE, DAMAGED, NOT_FOUND, UNREADABLE, NOTHING_COMPARED = 0, 1, 2, 3, 4
+# For `python -m tfds_builders verify --help`, and read here first.
+EXIT_STATUS = """\
+exit status:
+  0  whole: every shard read, every record intact, every example decodes (with --sources: every
+     source file matches, or they are the bundled samples)
+  1  damaged: a shard missing, a record whose CRC or length does not match, a truncated shard,
+     a record count other than dataset_info.json's, an example that does not decode (with
+     --sources: a source file that differs or is missing)
+  2  no such dataset in the data dir, no such manual dir, or a wrong command line
+  3  unreadable: a shard could not be read (permissions, credentials, the network, a bug): the
+     error is named, and nothing is known of that shard's records past it
+  4  with --sources, nothing was compared: no source file could be compared with the registered
+     size and sha256 (the message says why, and which folder to pass instead)
+when several apply, the highest is the exit status\
+"""
+__doc__ += "\n" + EXIT_STATUS
 
 # Records handed to tf.data at a time: large enough that the generator's Python step per element
 # is negligible, small enough that memory stays flat on any shard size.
@@ -49,9 +74,13 @@ class ShardReport:
   path: str
   expected: int  # records, from dataset_info.json
   read: int = 0  # records framed (whatever their CRC)
-  framing_broken: bool = False  # truncated, damaged length, unreadable: the count means nothing
+  framing_broken: bool = False  # truncated, damaged length: the count means nothing
   problems: List[str] = dataclasses.field(default_factory=list)
   omitted: int = 0  # problems past MAX_PROBLEMS_PER_SHARD, counted but not listed
+  # The error that stopped the reading (I/O or a bug), never taken for damage: the count and
+  # the records past it mean nothing.
+  error: Optional[BaseException] = None
+  read_error: Optional[str] = None
 
   def add(self, problem: str) -> None:
     if len(self.problems) < MAX_PROBLEMS_PER_SHARD:
@@ -59,9 +88,15 @@ class ShardReport:
     else:
       self.omitted += 1
 
+  def cannot_read(self, error: BaseException) -> None:
+    if self.error is None:
+      self.error = error
+      self.read_error = (f"{self.path}: cannot be read after {self.read} records: "
+                         f"{type(error).__name__}: {_first_line(error)}")
+
   def lines(self) -> List[str]:
     more = [f"{self.path}: and {self.omitted} more bad records"] if self.omitted else []
-    return self.problems + more
+    return self.problems + more + ([self.read_error] if self.read_error else [])
 
 
 @dataclasses.dataclass
@@ -73,65 +108,94 @@ class SplitReport:
   def bad(self) -> List[ShardReport]:
     return [s for s in self.shards if s.problems]
 
+  @property
+  def unreadable(self) -> List[ShardReport]:
+    return [s for s in self.shards if s.error is not None]
+
 
 # ------------------------------------------------------------------ reading shards
 
 
 def _tfrecord_records(shard: ShardReport) -> Iterator[Tuple[int, bytes]]:
   try:
-    with paths.open_binary(shard.path) as f:
+    # Not paths.open_binary: it reports a permission error as a source's format error.
+    with paths.as_path(shard.path).open("rb") as f:
       for record in tfrecord.read_records(f, shard.path):
         shard.read += 1
         if record.data is None:
           shard.add(f"record {record.index} at byte {record.offset}: {record.problem}")
         else:
           yield record.index, record.data
-  except SourceFormatError as e:
+  except SourceFormatError as e:  # the framing reader's only error: truncated, a length's CRC
     shard.framing_broken = True
     shard.add(e.problem)
-  except OSError as e:  # permissions, a bucket that stops answering
-    shard.framing_broken = True
-    shard.add(f"cannot be read after {shard.read} records: {_first_line(e)}")
+  except Exception as e:  # permissions, a bucket that stops answering (OpError), a bug
+    shard.cannot_read(e)
+
+
+def _is_riegeli_damage(error: Exception) -> bool:
+  # The array_record reader raises plain RuntimeErrors from C++ for every failure; Riegeli words
+  # each kind of damage it finds ("Corrupted Riegeli/records file: chunk data hash mismatch ...")
+  # with the format's name, and an I/O failure without it.
+  return "Riegeli/records file" in str(error)
 
 
 def _array_record_records(shard: ShardReport) -> Iterator[Tuple[int, bytes]]:
   from array_record.python import array_record_module
 
-  with _local_copy(shard.path) as local:
-    try:
-      reader = array_record_module.ArrayRecordReader(local)
-    except Exception as e:  # the reader raises plain RuntimeErrors/ValueErrors from C++
-      shard.framing_broken = True
-      shard.add(f"not a readable ArrayRecord file: {_first_line(e)}")
-      return
-    try:
-      # ArrayRecord keeps its index in a footer: a truncated file, or a damaged footer, opens
-      # without an error but not ok(), holding no records.
-      if not reader.ok():
+  try:
+    with _local_copy(shard.path) as local:
+      # The reader says only "not ok" of a file it could not open, as of a damaged one: open it
+      # here first, so that an unreadable file is named as such with its error.
+      with open(local, "rb") as f:
+        f.read(1)
+      try:
+        reader = array_record_module.ArrayRecordReader(local)
+      except Exception as e:
+        if not _is_riegeli_damage(e):
+          raise
         shard.framing_broken = True
-        shard.add("not a readable ArrayRecord file: its footer (the index of its records) is "
-                  "damaged or missing; truncated?")
+        shard.add(f"not a readable ArrayRecord file: {_first_line(e)}")
         return
-      total = reader.num_records()
-      for begin in range(0, total, CHUNK_RECORDS):
-        end = min(begin + CHUNK_RECORDS, total)
+      try:
+        # ArrayRecord keeps its index in a footer: a truncated file, or a damaged footer, opens
+        # without an error but not ok(), holding no records.
+        if not reader.ok():
+          shard.framing_broken = True
+          shard.add("not a readable ArrayRecord file: its footer (the index of its records) is "
+                    "damaged or missing; truncated?")
+          return
+        total = reader.num_records()
+        for begin in range(0, total, CHUNK_RECORDS):
+          end = min(begin + CHUNK_RECORDS, total)
+          try:
+            records = list(enumerate(reader.read(begin, end), begin))
+          except Exception:
+            # Riegeli checks a hash per chunk and fails the whole range: read the range one
+            # record at a time to name each record that is damaged.
+            records = []
+            for index in range(begin, end):
+              try:
+                records.append((index, reader.read([index])[0]))
+              except Exception as e:
+                if not _is_riegeli_damage(e):
+                  raise
+                shard.read += 1
+                shard.add(f"record {index}: {_first_line(e)}")
+          for index, data in records:
+            shard.read += 1
+            yield index, data
+      finally:
         try:
-          records = list(enumerate(reader.read(begin, end), begin))
-        except Exception:
-          # Riegeli checks a hash per chunk and fails the whole range: read the range one
-          # record at a time to name each record that is damaged.
-          records = []
-          for index in range(begin, end):
-            try:
-              records.append((index, reader.read([index])[0]))
-            except Exception as e:
-              shard.read += 1
-              shard.add(f"record {index}: {_first_line(e)}")
-        for index, data in records:
-          shard.read += 1
-          yield index, data
-    finally:
-      reader.close()
+          reader.close()
+        except Exception as e:
+          # A reader that found damage raises it again when closed (a damaged footer, here).
+          if not _is_riegeli_damage(e):
+            raise
+          if not shard.problems:
+            shard.add(f"not a readable ArrayRecord file: {_first_line(e)}")
+  except Exception as e:  # the file, its copy from a bucket, or a record could not be read
+    shard.cannot_read(e)
 
 
 @contextlib.contextmanager
@@ -158,7 +222,12 @@ def _first_line(error: Exception) -> str:
 
 
 def _records(shard: ShardReport, file_format: str) -> Iterator[Tuple[int, bytes]]:
-  if not paths.as_path(shard.path).exists():
+  try:
+    exists = paths.as_path(shard.path).exists()
+  except Exception as e:  # a bucket that does not answer, credentials refused
+    shard.cannot_read(e)
+    return iter(())
+  if not exists:
     shard.framing_broken = True
     shard.add("missing")
     return iter(())
@@ -370,12 +439,18 @@ class _Decoder:
     import tensorflow as tf
 
     fed: Dict[int, List[np.ndarray]] = {}
+    raised: List[BaseException] = []
 
     def generate():
-      for shard_ids, indices, records in chunks():
-        fed.setdefault(shard_ids[0], []).append(np.asarray(indices, np.int64))
-        yield (np.asarray(shard_ids, np.int32), np.asarray(indices, np.int64),
-               np.asarray(records, dtype=object))
+      # Reading errors are the shard readers' to report; whatever escapes them (a bug here) is
+      # raised below, not dropped by ignore_errors with the rest of the records.
+      try:
+        for shard_ids, indices, records in chunks():
+          fed.setdefault(shard_ids[0], []).append(np.asarray(indices, np.int64))
+          yield (np.asarray(shard_ids, np.int32), np.asarray(indices, np.int64),
+                 np.asarray(records, dtype=object))
+      except Exception as e:
+        raised.append(e)
 
     spec = (tf.TensorSpec([None], tf.int32), tf.TensorSpec([None], tf.int64),
             tf.TensorSpec([None], tf.string))
@@ -386,7 +461,8 @@ class _Decoder:
     else:
       ds = ds.map(self._check_batch, num_parallel_calls=tf.data.AUTOTUNE, deterministic=False)
     # A record (or chunk) that does not decode raises inside the map: it is dropped here, and
-    # found below as indices that were fed but never came out.
+    # found below as indices that were fed but never came out. The generator itself never
+    # raises, so that nothing but decoding is ever dropped.
     ds = ds.ignore_errors()
     if one_by_one or self._check_batch is None:
       ds = ds.batch(CHUNK_RECORDS)
@@ -397,6 +473,8 @@ class _Decoder:
         rows = shard_ids == shard_id
         decoded.setdefault(int(shard_id), []).append(indices[rows])
         failed.setdefault(int(shard_id), []).extend(int(i) for i in indices[rows & ~oks])
+    if raised:
+      raise raised[0]
     for shard_id, arrays in fed.items():
       given = np.concatenate(arrays)
       came_out = np.concatenate(decoded.get(shard_id, [np.zeros(0, np.int64)]))
@@ -449,7 +527,7 @@ def verify_split(split: str, split_info, file_format: str, decoder: _Decoder,
   with bar:
     failures = decoder.failures(chunks)
   for shard_id, shard in enumerate(report.shards):
-    if not shard.framing_broken and shard.read != shard.expected:
+    if not shard.framing_broken and shard.error is None and shard.read != shard.expected:
       shard.add(f"holds {shard.read} records, dataset_info.json says {shard.expected}")
     if shard_id in failures:
       _explain(shard, failures[shard_id], file_format, decoder)
@@ -464,6 +542,8 @@ def _explain(shard: ShardReport, candidates: Sequence[int], file_format: str,
   # A throwaway report: the shard's own problems were counted on the first read.
   again = ShardReport(shard.path, shard.expected)
   records = [(i, data) for i, data in _records(again, file_format) if i in wanted]
+  if again.error is not None:  # the shard could be read once, but not twice
+    shard.cannot_read(again.error)
 
   def chunks():
     for begin in range(0, len(records), CHUNK_RECORDS):
@@ -480,7 +560,8 @@ def _explain(shard: ShardReport, candidates: Sequence[int], file_format: str,
 
 def verify(name: str, data_dir: Optional[str], out=print, progress: Optional[bool] = None) -> int:
   """Verifies a built dataset, printing a line per split (and one per problem) and a summary.
-  Returns 0 when every shard is whole, 1 otherwise. Raises DatasetNotFound."""
+  Returns WHOLE, DAMAGED, or UNREADABLE when any shard could not be read (see EXIT_STATUS).
+  Raises DatasetNotFound."""
   builder = load_builder(name, data_dir)
   info = builder.info
   file_format = info.file_format.value if info.file_format else "tfrecord"
@@ -494,21 +575,45 @@ def verify(name: str, data_dir: Optional[str], out=print, progress: Optional[boo
     reports.append(report)
     examples = sum(s.expected for s in report.shards)
     shards = len(report.shards)
-    state = (f"{len(report.bad)} of {shards} shards damaged" if report.bad else "whole")
-    out(f"  {split}: {examples} examples in {shards} shard{'s' if shards != 1 else ''}: {state}")
-    for shard in report.bad:
+    states = [f"{len(shards_of)} of {shards} shards {what}" for shards_of, what in (
+        (report.bad, "damaged"), (report.unreadable, "unreadable")) if shards_of]
+    out(f"  {split}: {examples} examples in {shards} shard{'s' if shards != 1 else ''}: "
+        f"{', '.join(states) or 'whole'}")
+    for shard in report.shards:
       for line in shard.lines():
         out(f"    {line}")
   shards = sum(len(r.shards) for r in reports)
   bad = [s for r in reports for s in r.bad]
-  if not bad:
+  unreadable = [s for r in reports for s in r.unreadable]
+  if not bad and not unreadable:
     examples = sum(s.read for r in reports for s in r.shards)
     out(f"whole: {len(reports)} splits, {shards} shards, {examples} examples: every record is "
         "intact and every example decodes")
-    return 0
-  where = ", ".join(f"{r.name} {len(r.bad)}" for r in reports if r.bad)
-  out(f"damaged: {len(bad)} of {shards} shards ({where}); copy them again or rebuild")
-  return 1
+    return WHOLE
+  if bad:
+    where = ", ".join(f"{r.name} {len(r.bad)}" for r in reports if r.bad)
+    out(f"damaged: {len(bad)} of {shards} shards ({where}); copy them again or rebuild")
+  if not unreadable:
+    return DAMAGED
+  where = ", ".join(f"{r.name} {len(r.unreadable)}" for r in reports if r.unreadable)
+  out(f"unreadable: {len(unreadable)} of {shards} shards ({where}) could not be read, so what "
+      "they hold is unknown: fix what the error names (permissions, credentials, the network) "
+      "and verify again")
+  _print_tracebacks_of_bugs(unreadable)
+  return UNREADABLE
+
+
+def _print_tracebacks_of_bugs(shards: Sequence[ShardReport]) -> None:
+  """The traceback of each error that is neither an I/O error nor TensorFlow's, on stderr: the
+  one line that names it is not enough to fix a bug."""
+  import traceback
+  import tensorflow as tf
+
+  for shard in shards:
+    if not isinstance(shard.error, (OSError, tf.errors.OpError)):
+      print(f"verify: reading {shard.path} raised an error that is not an I/O error; its "
+            "traceback:", file=sys.stderr)
+      traceback.print_exception(shard.error, file=sys.stderr)
 
 
 # ------------------------------------------------------------------ sources
@@ -516,53 +621,16 @@ def verify(name: str, data_dir: Optional[str], out=print, progress: Optional[boo
 
 def verify_sources(name: str, manual_dir: str, out=print) -> int:
   """Compares the files of `manual_dir` (or `manual_dir/<builder>/`) with the builder's
-  registered checksums (checksums/<builder>.tsv); 0 when each is there and matches, else 1.
-
-  The bundled sample sources differ from the official files by design: their differences are
-  listed but do not fail the check.
-  """
+  registered checksums (`sources.Resolver.check_manual_dir`), printing a line per file and a
+  summary. Returns WHOLE, DAMAGED, or NOTHING_COMPARED when no file could be compared."""
   import tensorflow_datasets as tfds
-  from tfds_builders import download, sources
+  from tfds_builders import sources
   from tfds_builders.builder_base import sample_sources_dir
 
   sources_name = tfds.builder_cls(name.partition("/")[0].split(":")[0]).sources_name()
-  registered = download.checksums_for(sources_name)
-  resolver = sources.Resolver(sources_name, manual_dir,
-                              samples_dir=os.path.realpath(sample_sources_dir()))
-  samples = resolver._are_samples()
-  folders = resolver.folders()
-  out(f"sources of {sources_name} in {manual_dir} against "
-      f"{download.checksums_path(sources_name).name}:")
-  matching, differing, missing, unchecked = 0, 0, 0, 0
-  for file_name, checksum in sorted(registered.items()):
-    found = next(((folder / accepted, accepted) for folder in folders
-                  for accepted in sources.SourceFile(file_name).accepted_names()
-                  if (folder / accepted).is_file()), None)
-    if found is None:
-      missing += 1
-      out(f"  {file_name}: missing (looked in {', '.join(str(f) for f in folders)})")
-      continue
-    path, accepted = found
-    if accepted != file_name:
-      unchecked += 1
-      out(f"  {path}: a decompressed copy of {file_name}, not compared (the registered size "
-          "and sha256 are of the compressed file)")
-      continue
-    problem = download.mismatch(path, checksum)
-    if problem is None:
-      matching += 1
-      out(f"  {path}: matches")
-    elif samples:
-      differing += 1
-      out(f"  {path}: a sample, not the official file ({problem})")
-    else:
-      differing += 1
-      out(f"  {path}: {problem}")
-  counts = f"{len(registered)} registered files: {matching} match, {differing} differ, " \
-           f"{missing} missing" + (f", {unchecked} not compared" if unchecked else "")
-  if samples and not missing:
-    out(f"sources: {counts}: the bundled sample sources, which differ from the official files by "
-        "design")
-    return 0
-  out(f"sources: {counts}")
-  return 1 if differing or missing else 0
+  check = sources.Resolver(sources_name, manual_dir,
+                           samples_dir=os.path.realpath(sample_sources_dir())).check_manual_dir()
+  for line in check.lines():
+    out(line)
+  return {sources.PASSED: WHOLE, sources.FAILED: DAMAGED,
+          sources.NOTHING_COMPARED: NOTHING_COMPARED}[check.verdict]

@@ -1,6 +1,7 @@
 """The local GCS emulator the tests read and write `gs://` paths on, as a pytest fixture.
 
-gcp-storage-emulator (from PyPI) runs on 127.0.0.1; `STORAGE_EMULATOR_HOST` points the GCS client
+gcp-storage-emulator (from PyPI), as support.tf_gcs.Emulator starts it on a port of 127.0.0.1 it
+picks and reports itself, holds the bucket; `STORAGE_EMULATOR_HOST` points the GCS client
 (gcsfs) at it, as GCS client libraries expect. `EPATH_USE_TF=false` makes TFDS's path type use
 gcsfs: TensorFlow's own GCS file system has no setting for another endpoint, so it cannot be
 pointed at an emulator. `GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT=false` stops gcsfs from first asking the
@@ -12,69 +13,41 @@ subprocesses started with the test's environment reach the same emulator.
 """
 
 import os
-import socket
-import subprocess
-import sys
-import time
 
 import pytest
 
 from conftest import DUMMY_DATA
+from support import tf_gcs
 
 BUCKET = "tfds-builders-test"
-EMULATOR_ENV = {
-    "EPATH_USE_TF": "false",
-    "GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT": "false",
-}
+EMULATOR_ENV = tf_gcs.GCSFS_ROUTE_ENV
 # The sample sources uploaded to gs://<BUCKET>/<name>/ when the emulator starts.
 UPLOADED = ("mnist_idx", "norb_small", "ilsvrc2012", "mnist_csv", "emnist_idx", "qmnist")
-
-
-def _free_port() -> int:
-  with socket.socket() as s:
-    s.bind(("127.0.0.1", 0))
-    return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
 def bucket(tmp_path_factory):
   """gs://<BUCKET>/<builder>/ holding each builder's sample sources, on a local emulator."""
-  port = _free_port()
-  storage = tmp_path_factory.mktemp("gcs")
-  emulator = subprocess.Popen(
-      [sys.executable, "-m", "gcp_storage_emulator", "-d", str(storage), "start", "--host",
-       "127.0.0.1", "--port", str(port), "--default-bucket", BUCKET, "-q"],
-      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
   saved = {k: os.environ.get(k) for k in (*EMULATOR_ENV, "STORAGE_EMULATOR_HOST")}
-  os.environ.update(EMULATOR_ENV, STORAGE_EMULATOR_HOST=f"http://127.0.0.1:{port}")
-  forget_epath_backend_choice()
-  try:
-    deadline = time.monotonic() + 30
-    while True:
-      try:
-        socket.create_connection(("127.0.0.1", port), timeout=1).close()
-        break
-      except OSError:
-        if time.monotonic() > deadline or emulator.poll() is not None:
-          raise RuntimeError("the GCS emulator did not start")
-        time.sleep(0.2)
-    from etils import epath
-    for name in UPLOADED:
-      for path in sorted((DUMMY_DATA / name).rglob("*")):
-        if path.is_file() and path.suffix != ".py":
-          target = epath.Path(f"gs://{BUCKET}/{name}") / path.relative_to(DUMMY_DATA / name)
-          target.parent.mkdir(parents=True, exist_ok=True)
-          target.write_bytes(path.read_bytes())
-    yield f"gs://{BUCKET}"
-  finally:
-    emulator.terminate()
-    emulator.wait(timeout=30)
-    for key, value in saved.items():
-      if value is None:
-        os.environ.pop(key, None)
-      else:
-        os.environ[key] = value
+  with tf_gcs.Emulator(tmp_path_factory.mktemp("gcs"), [BUCKET]) as emulator:
+    os.environ.update(EMULATOR_ENV, STORAGE_EMULATOR_HOST=emulator.host)
     forget_epath_backend_choice()
+    try:
+      from etils import epath
+      for name in UPLOADED:
+        for path in sorted((DUMMY_DATA / name).rglob("*")):
+          if path.is_file() and path.suffix != ".py":
+            target = epath.Path(f"gs://{BUCKET}/{name}") / path.relative_to(DUMMY_DATA / name)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(path.read_bytes())
+      yield f"gs://{BUCKET}"
+    finally:
+      for key, value in saved.items():
+        if value is None:
+          os.environ.pop(key, None)
+        else:
+          os.environ[key] = value
+      forget_epath_backend_choice()
 
 
 def forget_epath_backend_choice():

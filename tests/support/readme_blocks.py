@@ -1,6 +1,7 @@
-"""The fenced blocks of README.md and of the notebooks' markdown cells, as tests/test_readme.py
-sees them: where each is, its key, its command lines (bash) and the comments of its statements
-(Python)."""
+"""The fenced blocks of README.md, of every page under docs/ and of the notebooks' markdown cells,
+as tests/test_readme.py sees them: where each is, its key, its command lines (bash) and the
+comments of its statements (Python); and the links of those pages, with the anchors GitHub gives
+their headings."""
 
 import ast
 import dataclasses
@@ -11,7 +12,8 @@ import re
 import tokenize
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
-DOCUMENTS = ("README.md", "notebooks/*.ipynb")
+# Every page a reader is sent to: a page added under docs/ is covered without being named here.
+DOCUMENTS = ("README.md", "docs/*.md", "notebooks/*.ipynb")
 
 _FENCE = re.compile(r"^```(?P<lang>[\w+-]*)\s*$")
 _HEADING = re.compile(r"^#{1,6}\s+(?P<title>.+?)\s*$")
@@ -19,7 +21,7 @@ _HEADING = re.compile(r"^#{1,6}\s+(?P<title>.+?)\s*$")
 
 @dataclasses.dataclass(frozen=True)
 class Block:
-  file: str      # "README.md" or "notebooks/<name>.ipynb"
+  file: str      # "README.md", "docs/<page>.md" or "notebooks/<name>.ipynb"
   section: str   # the heading above the block, as written
   lang: str      # "bash", "python" or "" (a fence without a language)
   text: str      # the block's lines, each ending with "\n"
@@ -55,7 +57,7 @@ class Block:
 
 
 def markdown_of(relative: str) -> str:
-  """The markdown of one document: README.md's text, or a notebook's markdown cells in order
+  """The markdown of one document: a page's text, or a notebook's markdown cells in order
   (code cells are executed by tests/test_notebooks.py)."""
   path = REPO / relative
   if path.suffix != ".ipynb":
@@ -90,11 +92,61 @@ def blocks_of(relative: str, markdown: str = None) -> list:
   return found
 
 
-def all_blocks() -> list:
+def documents() -> list:
+  """Every document of DOCUMENTS, relative to the repository, in order."""
   paths = []
   for pattern in DOCUMENTS:
     paths += sorted(str(p.relative_to(REPO)) for p in REPO.glob(pattern))
-  return [block for path in paths for block in blocks_of(path)]
+  return paths
+
+
+def all_blocks() -> list:
+  return [block for path in documents() for block in blocks_of(path)]
+
+
+def _prose_lines(markdown: str):
+  """(line number, line) of a document's lines outside fenced blocks."""
+  inside = False
+  for number, line in enumerate(markdown.splitlines(), 1):
+    if inside:
+      inside = line.rstrip() != "```"
+    elif _FENCE.match(line):
+      inside = True
+    else:
+      yield number, line
+
+
+_LINK = re.compile(r"!?\[[^\]]*\]\((?P<target>[^()\s]+)(?:\s+\"[^\"]*\")?\)")
+
+
+def links_of(relative: str, markdown: str = None) -> list:
+  """(line number, target) of every markdown link and image of a document, outside code."""
+  markdown = markdown_of(relative) if markdown is None else markdown
+  return [(number, found["target"]) for number, line in _prose_lines(markdown)
+          for found in _LINK.finditer(re.sub(r"`[^`]*`", "``", line))]
+
+
+def github_anchor(title: str) -> str:
+  """The id GitHub gives a heading: lower case, punctuation but `-` and `_` dropped, spaces as
+  `-` (`Sources in a bucket (`gs://`)` -> `sources-in-a-bucket-gs`)."""
+  text = re.sub(r"<[^>]+>", "", title).lower()
+  text = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", text)  # a link in a heading: its text
+  return re.sub(r"[^\w\- ]", "", text).replace(" ", "-")
+
+
+def anchors_of(relative: str) -> set:
+  """The anchors of a document's headings; a repeated heading gets `-1`, `-2`, as on GitHub."""
+  anchors = set()
+  for _, line in _prose_lines(markdown_of(relative)):
+    heading = _HEADING.match(line)
+    if heading:
+      anchor = base = github_anchor(heading["title"])
+      n = 0
+      while anchor in anchors:
+        n += 1
+        anchor = f"{base}-{n}"
+      anchors.add(anchor)
+  return anchors
 
 
 def command_lines(text: str) -> list:
@@ -145,3 +197,60 @@ def statements(source: str) -> list:
                  and node.func.id == "print" for node in ast.walk(statement))
     out.append((first, last, prints, texts))
   return out
+
+
+# --- the tested-versions table of docs/install.md ---------------------------------------------
+
+VERSIONS_PAGE = "docs/install.md"
+_REPORT = re.compile(r"^\[versions\] (?P<end>lowest|highest): (?P<versions>.+)$")
+
+
+def versions_table(relative: str = VERSIONS_PAGE) -> tuple:
+  """(names, {end: {name: version}}) of the page's table whose first header cell is `end`: one
+  row per end .ci/versions tests (`lowest`, `highest`), one column per name it reports."""
+  rows = [line for _, line in _prose_lines(markdown_of(relative)) if line.startswith("|")]
+  cells = [[cell.strip() for cell in row.strip().strip("|").split("|")] for row in rows]
+  [header] = [row for row in cells if row[0] == "end"]
+  names = header[1:]
+  table = {}
+  for row in cells[cells.index(header) + 2:]:
+    if len(row) != len(header):
+      break
+    table[row[0]] = dict(zip(names, row[1:]))
+  return names, table
+
+
+def versions_table_differences(report_lines, relative: str = VERSIONS_PAGE) -> list:
+  """What `.ci/versions` reported (its `[versions] lowest: numpy 1.26.0, …` lines) against the
+  table: one sentence per difference, none when the table says what was resolved."""
+  names, table = versions_table(relative)
+  reported = {}
+  for line in report_lines:
+    found = _REPORT.match(line.strip())
+    if found:
+      reported[found["end"]] = dict(pair.rsplit(" ", 1) for pair in found["versions"].split(", "))
+  if not reported:
+    return ["no `[versions] lowest|highest: …` line was given"]
+  differences = []
+  for end, versions in reported.items():
+    if end not in table:
+      differences.append(f"{relative}: the table has no row `{end}`")
+      continue
+    if list(versions) != names:
+      differences.append(f"{relative}: the table's columns are {names}; .ci/versions reports "
+                         f"{list(versions)}")
+    for name, version in versions.items():
+      if name in table[end] and table[end][name] != version:
+        differences.append(f"{relative}: {end} {name} is {table[end][name]} in the table; "
+                           f".ci/versions resolved {version}")
+  return differences
+
+
+if __name__ == "__main__":
+  # .ci/versions: `... | python3 tests/support/readme_blocks.py versions` with its report lines.
+  import sys
+  if sys.argv[1:] != ["versions"]:
+    sys.exit("usage: readme_blocks.py versions < the [versions] lines of .ci/versions")
+  found = versions_table_differences(sys.stdin.read().splitlines())
+  print("\n".join(found) or f"{VERSIONS_PAGE}: the table is what .ci/versions resolved")
+  sys.exit(1 if found else 0)

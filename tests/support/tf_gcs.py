@@ -30,6 +30,7 @@ from __future__ import annotations
 import argparse
 import datetime
 import functools
+import itertools
 import json
 import os
 import pathlib
@@ -62,7 +63,9 @@ GCSFS_ROUTE_ENV = {"EPATH_USE_TF": "false", "GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT":
 # ------------------------------------------------------------------------------------------------
 # In the emulator's process.
 
-def patch_emulator(preconditions: bool = True) -> None:
+def patch_emulator(preconditions: bool = True, audit: Optional[str] = None) -> None:
+  """`audit`: a file that gets one JSON line per object write or delete, in the order served."""
+  import urllib.parse
   from http import HTTPStatus
   from gcp_storage_emulator import server
   from gcp_storage_emulator.exceptions import NotFound
@@ -154,6 +157,31 @@ def patch_emulator(preconditions: bool = True) -> None:
       replaced[original] = precondition(original, name_of)
       setattr(objects, name, replaced[original])
 
+  if audit:
+    assert preconditions, "the audit names resumable uploads through the preconditions' patch"
+
+    def audited(op, handler, name_of):
+      @functools.wraps(handler)
+      def wrapped(request, response, storage, *args, **kwargs):
+        name = name_of(request, storage)  # before: a resumable upload's id is gone after
+        result = handler(request, response, storage, *args, **kwargs)
+        want = request.query.get("ifGenerationMatch")
+        with open(audit, "a") as f:
+          f.write(json.dumps({"op": op, "name": urllib.parse.unquote(name or ""),
+                              "if_generation_match": want[0] if want else None,
+                              "status": int(response.status or 200)}) + "\n")
+        return result
+      return wrapped
+
+    dest = lambda r, _: r.params.get("dest_object_id")  # noqa: E731
+    for op, name_of in (("insert", upload_name), ("upload_partial", upload_name),
+                        ("delete", lambda r, _: r.params.get("object_id")), ("copy", dest),
+                        ("rewrite", dest)):
+      original = getattr(objects, op)
+      unwrapped = next((h for h, w in replaced.items() if w is original), original)
+      replaced[unwrapped] = audited(op, original, name_of)
+      setattr(objects, op, replaced[unwrapped])
+
   # The handler table holds the functions themselves: rebuild it with the wrapped ones.
   table = []
   for regex, handlers in server.HANDLERS:
@@ -206,7 +234,7 @@ def serve(args) -> None:
   if args.sandbox:
     _bring_up_loopback()
     subprocess.run(["mount", "--bind", args.hosts, "/etc/hosts"], check=True)
-  patch_emulator(preconditions=not args.no_preconditions)
+  patch_emulator(preconditions=not args.no_preconditions, audit=args.audit)
   if args.log_requests:
     import logging
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
@@ -238,11 +266,6 @@ def serve(args) -> None:
 # ------------------------------------------------------------------------------------------------
 # In the test's process.
 
-def _free_port() -> int:
-  with socket.socket() as s:
-    s.bind(("127.0.0.1", 0))
-    return s.getsockname()[1]
-
 
 def _self_signed_certificate(folder: pathlib.Path) -> tuple[pathlib.Path, pathlib.Path]:
   from cryptography import x509
@@ -273,32 +296,42 @@ class Emulator:
 
   sandboxed = False
 
-  def __init__(self, folder: pathlib.Path, buckets: Sequence[str], preconditions: bool = True):
+  def __init__(self, folder: pathlib.Path, buckets: Sequence[str], preconditions: bool = True,
+               audit: bool = False):
     self.folder = pathlib.Path(folder)
     self.buckets = list(buckets)
     self.preconditions = preconditions
+    self.audit = self.folder / "audit.jsonl" if audit else None
     self.process: Optional[subprocess.Popen] = None
     self.port: Optional[int] = None
 
   def _command(self) -> list[str]:
-    cmd = [sys.executable, str(HERE), "serve", "--port", str(_free_port())]
+    # Port 0: the server takes a free port itself and reports it (support.ports).
+    cmd = [sys.executable, str(HERE), "serve", "--port", "0"]
     for bucket in self.buckets:
       cmd += ["--bucket", bucket]
     if not self.preconditions:
       cmd.append("--no-preconditions")
+    if self.audit:
+      cmd += ["--audit", str(self.audit)]
     return cmd
 
   def __enter__(self):
+    from support import ports
     self.folder.mkdir(parents=True, exist_ok=True)
     self._log = open(self.folder / "emulator.log", "wb")
     self.process = subprocess.Popen(self._command(), stdout=subprocess.PIPE, stderr=self._log)
-    line = self.process.stdout.readline()
-    if not line:
-      self.process.wait(timeout=30)
-      raise RuntimeError("the GCS emulator did not start:\n" +
-                         (self.folder / "emulator.log").read_text()[-3000:])
-    self.port = json.loads(line)["port"]
+    try:
+      self.port = ports.reported(self.process, "the GCS emulator",
+                                 log=str(self.folder / "emulator.log"))["port"]
+    except BaseException:
+      self.__exit__()
+      raise
     return self
+
+  def audited(self) -> list[dict]:
+    """The object writes and deletes served so far (Emulator(audit=True))."""
+    return [json.loads(line) for line in self.audit.read_text().splitlines()]
 
   def __exit__(self, *exc):
     if self.process is not None:
@@ -419,8 +452,10 @@ def build(args) -> None:
   import pickle
   import tensorflow_datasets as tfds
   import tfds_builders  # noqa: F401  (registers the builders)
-  from tfds_builders import bucket_lock
+  from tfds_builders import publishing
 
+  if args.no_cloud_storage:
+    sys.modules["google.cloud.storage"] = None  # what `import` finds where it is not installed
   handler = logging.StreamHandler(sys.stdout)
   handler.setFormatter(logging.Formatter("%(message)s"))
   logging.getLogger("tfds_builders").addHandler(handler)
@@ -438,6 +473,8 @@ def build(args) -> None:
       if args.slow_generation:
         time.sleep(args.slow_generation)
       examples = _generate(self, *a, **kw)
+      if args.endless_generation:
+        return endless(examples)
       if not args.stall_generation:
         return examples  # a generator, or Beam's own object on Beam
 
@@ -448,19 +485,33 @@ def build(args) -> None:
           yield example
       return stalled()
 
+    def endless(examples):
+      # The first 3 examples, then the last of them again and again under new keys: a build that
+      # ends only when something stops it.
+      first = [next(examples) for _ in range(3)]
+      yield from first
+      pathlib.Path(args.endless_generation).write_text(str(os.getpid()))
+      key, example = first[-1]
+      for i in itertools.count():
+        time.sleep(0.05)
+        yield f"{key}-again-{i}", example
+
     cls._generate_examples = counted
 
-  if args.stall_publish:
-    publish = bucket_lock.publish_file
+  if args.stall_publish or args.slow_publish:
+    publish = publishing.publish_file
     copied = []
 
-    def publish_then_stall(source, target):
+    def publish_slowly_or_stall(source, target):
       publish(source, target)
       copied.append(target)
-      if len(copied) == 2:
+      if args.publishing and len(copied) == 1:
+        pathlib.Path(args.publishing).touch()
+      if args.stall_publish and len(copied) == 2:
         _stall(args.stall_publish)
+      time.sleep(args.slow_publish)
 
-    bucket_lock.publish_file = publish_then_stall
+    publishing.publish_file = publish_slowly_or_stall
 
   print("ready", flush=True)
   if args.wait_for:
@@ -490,6 +541,14 @@ def build(args) -> None:
           f"{time.monotonic() - start:.1f} s", flush=True)
 
 
+def steal(args) -> None:
+  """Rewrites the object unconditionally, as a build that took a lock over does."""
+  from google.cloud import storage
+  bucket, _, name = args.url[len("gs://"):].partition("/")
+  storage.Client(project=None).bucket(bucket).blob(name).upload_from_string(json.dumps(
+      {"holder": "a test", "token": "stolen", "lease_s": 3600, "renewed": time.time()}))
+
+
 def list_objects(args) -> None:
   """Every object under a gs:// prefix, one name a line, through google-cloud-storage."""
   from google.cloud import storage
@@ -507,6 +566,7 @@ def main(argv=None) -> None:
   s.add_argument("--no-preconditions", action="store_true")
   s.add_argument("--sandbox", action="store_true")
   s.add_argument("--log-requests", action="store_true")
+  s.add_argument("--audit", help="append one JSON line per object write or delete here")
   s.add_argument("--hosts")
   s.add_argument("--cert")
   s.add_argument("--key")
@@ -522,10 +582,17 @@ def main(argv=None) -> None:
   b.add_argument("--stall-generation", help="stop in the 4th example, after creating this file")
   b.add_argument("--probe-first", action="store_true", help="print what a reader finds first")
   b.add_argument("--stall-publish", help="stop after 2 files are published, creating this")
+  b.add_argument("--slow-publish", type=float, default=0, help="seconds to wait after each file")
+  b.add_argument("--publishing", help="create this once the first file is published")
+  b.add_argument("--endless-generation", help="never end generating, after creating this")
+  b.add_argument("--no-cloud-storage", action="store_true",
+                 help="as if google-cloud-storage were not installed")
   ls = sub.add_parser("list")
   ls.add_argument("prefix")
+  st = sub.add_parser("steal")
+  st.add_argument("url")
   args = parser.parse_args(argv)
-  {"serve": serve, "build": build, "list": list_objects}[args.command](args)
+  {"serve": serve, "build": build, "list": list_objects, "steal": steal}[args.command](args)
 
 
 if __name__ == "__main__":
