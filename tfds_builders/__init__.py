@@ -7,6 +7,7 @@
 
 __version__ = "0.1.0"
 
+import os
 import sys
 
 
@@ -28,10 +29,16 @@ def register_builders():
   from tfds_builders.mnist_family.folder import CsvFolder, IdxFolder  # noqa: F401
 
 
-# `python -m tfds_builders` imports this package before it runs __main__, and sys.argv[0] is "-m"
-# only while Python is locating that module. The command line registers the builders itself when a
-# subcommand needs them, so that `--help` does not wait seconds for TensorFlow to load.
-if getattr(sys, "argv", [])[:1] != ["-m"]:
+# The command line imports this package before it runs: `python -m tfds_builders` (sys.argv[0] is
+# "-m" only while Python is locating that module) and the `tfds-builders` console script (argv[0]
+# is the script's path). It registers the builders itself when a subcommand needs them, after
+# `--help` and after its stderr filter has split off the process that loads TensorFlow.
+def _run_as_the_command_line() -> bool:
+  argv = getattr(sys, "argv", None) or [""]
+  return argv[0] == "-m" or os.path.basename(argv[0]) == "tfds-builders"
+
+
+if not _run_as_the_command_line():
   register_builders()
 
 

@@ -123,6 +123,10 @@ def supervise():
     os.fstat(2)
   except OSError:  # no stderr at all: nothing to keep clean
     return
+  if "tensorflow" in sys.modules:
+    # Loaded already (main() called from a program that imported it): its start-up lines are
+    # written, and a fork of a process that runs TensorFlow's threads may hang in the child.
+    return
   if not hasattr(signal, "sigtimedwait"):  # macOS: no way to tell who sent a signal
     return
   for stream in (sys.stdout, sys.stderr):
