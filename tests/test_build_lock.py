@@ -4,6 +4,7 @@ second build of the same dataset into the same data dir waits for the first inst
 import fcntl
 import logging
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -146,3 +147,64 @@ def test_two_builds_at_once_in_two_processes_both_succeed(tmp_path):
   assert sorted(p.name for p in (tmp_path / "mnist_idx").iterdir()) == [".1.0.0.lock", "1.0.0"]
   built = tfds.builder("mnist_idx", data_dir=tmp_path)
   assert {s: i.num_examples for s, i in built.info.splits.items()} == {"train": 24, "test": 12}
+
+
+# Bucket builds without google-cloud-storage are not coordinated: a version folder without
+# dataset_info.json is waited for while it changes, and replaced once it has not (a killed
+# publish). The waiting itself is the same on any path type, so it is shown on a local folder.
+
+def test_an_uncommitted_folder_that_gets_committed_is_waited_for(tmp_path, caplog):
+  from tfds_builders import build_lock
+  version = tmp_path / "mnist_idx" / "1.0.0"
+  version.mkdir(parents=True)
+  (version / "mnist_idx-train.tfrecord-00000-of-00001").write_bytes(b"x")
+
+  def publish():  # another host moving its files in, dataset_info.json last
+    time.sleep(0.3)
+    (version / "mnist_idx-test.tfrecord-00000-of-00001").write_bytes(b"y")
+    time.sleep(0.3)
+    (version / "dataset_info.json").write_text("{}")
+
+  other = threading.Thread(target=publish)
+  other.start()
+  with caplog.at_level(logging.WARNING, logger="tfds_builders.build"):
+    committed = build_lock._wait_for_commit("mnist_idx/1.0.0", epath_of(version), lease_s=30)
+  other.join(timeout=10)
+  assert committed is True
+  assert sorted(p.name for p in version.iterdir()) == [
+      "dataset_info.json", "mnist_idx-test.tfrecord-00000-of-00001",
+      "mnist_idx-train.tfrecord-00000-of-00001"]
+  messages = [r.getMessage() for r in caplog.records]
+  assert messages[0] == (
+      f"mnist_idx/1.0.0: {version} has no dataset_info.json yet: another build is publishing it, "
+      "or one was killed while publishing it; waiting for it to be committed (or to stay "
+      "unchanged for 30 s)")
+  assert re.fullmatch(r"mnist_idx/1\.0\.0: the other build finished after \d+ s; going on",
+                      messages[1]), messages
+  assert len(messages) == 2
+
+
+def test_an_uncommitted_folder_left_unchanged_for_a_lease_is_removed(tmp_path, caplog):
+  from tfds_builders import build_lock
+  version = tmp_path / "mnist_idx" / "1.0.0"
+  version.mkdir(parents=True)
+  (version / "mnist_idx-train.tfrecord-00000-of-00001").write_bytes(b"x")
+  with caplog.at_level(logging.WARNING, logger="tfds_builders.build"):
+    committed = build_lock._wait_for_commit("mnist_idx/1.0.0", epath_of(version), lease_s=0.6)
+  assert committed is False
+  assert not version.exists() and (tmp_path / "mnist_idx").is_dir()
+  messages = [r.getMessage() for r in caplog.records]
+  assert len(messages) == 2, messages
+  assert re.fullmatch(rf"Removing {re.escape(str(version))}, left half-published by a build that "
+                      r"was killed \(unchanged for \d+ s\)", messages[1]), messages
+
+
+def test_an_uncommitted_folder_that_disappears_is_not_waited_for(tmp_path):
+  from tfds_builders import build_lock
+  missing = tmp_path / "mnist_idx" / "1.0.0"
+  assert build_lock._wait_for_commit("mnist_idx/1.0.0", epath_of(missing), lease_s=30) is False
+
+
+def epath_of(path):
+  from etils import epath
+  return epath.Path(path)
