@@ -204,3 +204,21 @@ def test_the_suite_never_reaches_outside_addresses():
                                                match="outside address '192.0.2.1' refused"):
     sock.connect(("192.0.2.1", 443))
   assert socket.getaddrinfo("localhost", 80)
+
+
+def test_verify_help_lists_every_exit_status_without_loading_tensorflow(tmp_path):
+  from tfds_builders import verify
+  # Any import of TensorFlow in the command's process fails it: --help must not wait for it.
+  (tmp_path / "sitecustomize.py").write_text(
+      "import sys\n"
+      "class NoTensorFlow:\n"
+      "  def find_spec(self, name, path=None, target=None):\n"
+      "    if name == 'tensorflow':\n"
+      "      raise ImportError('--help imported tensorflow')\n"
+      "sys.meta_path.insert(0, NoTensorFlow())\n")
+  done = subprocess.run([sys.executable, "-m", "tfds_builders", "verify", "--help"],
+                        env=dict(os.environ, PYTHONPATH=str(tmp_path)), capture_output=True,
+                        text=True, timeout=120)
+  assert (done.returncode, done.stderr) == (0, "")
+  assert done.stdout.startswith("usage: python -m tfds_builders verify [-h]")
+  assert done.stdout.endswith("\n\n" + verify.EXIT_STATUS + "\n")

@@ -365,8 +365,10 @@ def main(argv=None) -> int:
   p.add_argument("--out", default="docs/images")
   p.add_argument("--only", nargs="*", help="only these builders")
   p.set_defaults(func=pictures_command)
+  from tfds_builders.verify import EXIT_STATUS  # no TensorFlow: verify imports it when it runs
   p = commands.add_parser("verify", help="read a built dataset end to end: every shard present, "
-                          "every record's CRC, the counts, every example decodes")
+                          "every record's CRC, the counts, every example decodes",
+                          epilog=EXIT_STATUS, formatter_class=argparse.RawDescriptionHelpFormatter)
   p.add_argument("name", help="dataset name, with /config and :version if any")
   p.add_argument("--data_dir", help="where the dataset was built (TFDS's default otherwise); "
                  "gs:// works too")
