@@ -243,8 +243,9 @@ def _read_throughput(builder_dir, key: str) -> Dict[str, float]:
 
 def _beam_options(spec: dict):
   from apache_beam.options.pipeline_options import PipelineOptions
-  # flags=[]: PipelineOptions would otherwise parse this process's own arguments.
-  return PipelineOptions(flags=[], direct_num_workers=spec["beam_workers"],
+  # flags=[]: PipelineOptions would otherwise parse this process's own arguments. The Python
+  # runner by name: DirectRunner would run on Prism wherever Prism's binary is cached.
+  return PipelineOptions(flags=[], runner="FnApiRunner", direct_num_workers=spec["beam_workers"],
                          direct_running_mode=spec["beam_mode"])
 
 

@@ -274,7 +274,7 @@ def test_beam_workers_give_the_plain_run_each_unit_carrying_its_own_boxes(locali
   monkeypatch.setattr(beam_generation, "examples_transform",
                       lambda units, *args: units_of.append(units) or original(units, *args))
   options = beam.options.pipeline_options.PipelineOptions(
-      ["--direct_running_mode=multi_processing", "--direct_num_workers=2"])
+      ["--runner=FnApiRunner", "--direct_running_mode=multi_processing", "--direct_num_workers=2"])
   beamed = build(SOURCES, tmp_path / "beam", "ilsvrc2012_localization", beam_options=options)
   assert [len(units) for units in units_of] == [7, 1, 1]
   train_stems = sorted(xmls_in(TRAIN_BOXES))

@@ -523,7 +523,8 @@ def build(args) -> None:
     if args.beam:
       import apache_beam as beam
       config["beam_options"] = beam.options.pipeline_options.PipelineOptions(
-          ["--direct_running_mode=multi_processing", "--direct_num_workers=2"])
+          ["--runner=FnApiRunner", "--direct_running_mode=multi_processing",
+           "--direct_num_workers=2"])
     if args.probe_first:
       _probe(name, args.data_dir)
     folder = tfds.builder_cls(name.split("/")[0]).sources_name()
