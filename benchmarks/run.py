@@ -245,7 +245,9 @@ def _beam_options(spec: dict):
   from apache_beam.options.pipeline_options import PipelineOptions
   # flags=[]: PipelineOptions would otherwise parse this process's own arguments. The Python
   # runner by name: DirectRunner would run on Prism wherever Prism's binary is cached.
-  return PipelineOptions(flags=[], runner="FnApiRunner", direct_num_workers=spec["beam_workers"],
+  return PipelineOptions(flags=[],
+                         runner="apache_beam.runners.portability.fn_api_runner.FnApiRunner",
+                         direct_num_workers=spec["beam_workers"],
                          direct_running_mode=spec["beam_mode"])
 
 

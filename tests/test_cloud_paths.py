@@ -76,7 +76,8 @@ def test_build_from_a_bucket_equals_the_build_from_a_local_folder(bucket, tmp_pa
 def test_ilsvrc2012_on_beam_workers_reads_the_bucket(bucket, tmp_path, no_outside_network):
   import apache_beam as beam
   options = beam.options.pipeline_options.PipelineOptions(
-      ["--runner=FnApiRunner", "--direct_running_mode=multi_processing", "--direct_num_workers=2"])
+      ["--runner=apache_beam.runners.portability.fn_api_runner.FnApiRunner",
+       "--direct_running_mode=multi_processing", "--direct_num_workers=2"])
   local = build("ilsvrc2012", tmp_path / "local", DUMMY_DATA / "ilsvrc2012")
   beamed = build("ilsvrc2012", tmp_path / "beam", f"{bucket}/ilsvrc2012", beam_options=options)
   assert {s: i.num_examples for s, i in beamed.info.splits.items()} == {

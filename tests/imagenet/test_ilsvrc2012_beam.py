@@ -23,7 +23,8 @@ def test_beam_two_workers_equals_the_plain_run(tmp_path, monkeypatch):
   options = beam.options.pipeline_options.PipelineOptions(
       # The Python runner by name, as docs/beam.md's recipe: DirectRunner would first try Prism,
       # which runs wherever its binary is cached, so the outcome would depend on the machine.
-      ["--runner=FnApiRunner", "--direct_running_mode=multi_processing", "--direct_num_workers=2"])
+      ["--runner=apache_beam.runners.portability.fn_api_runner.FnApiRunner",
+       "--direct_running_mode=multi_processing", "--direct_num_workers=2"])
   results = {}
   for name, config in (("plain", tfds.download.DownloadConfig(manual_dir=os.fspath(SOURCES))),
                        ("beam", tfds.download.DownloadConfig(manual_dir=os.fspath(SOURCES),

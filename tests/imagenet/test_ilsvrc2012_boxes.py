@@ -274,7 +274,8 @@ def test_beam_workers_give_the_plain_run_each_unit_carrying_its_own_boxes(locali
   monkeypatch.setattr(beam_generation, "examples_transform",
                       lambda units, *args: units_of.append(units) or original(units, *args))
   options = beam.options.pipeline_options.PipelineOptions(
-      ["--runner=FnApiRunner", "--direct_running_mode=multi_processing", "--direct_num_workers=2"])
+      ["--runner=apache_beam.runners.portability.fn_api_runner.FnApiRunner",
+       "--direct_running_mode=multi_processing", "--direct_num_workers=2"])
   beamed = build(SOURCES, tmp_path / "beam", "ilsvrc2012_localization", beam_options=options)
   assert [len(units) for units in units_of] == [7, 1, 1]
   train_stems = sorted(xmls_in(TRAIN_BOXES))

@@ -523,8 +523,8 @@ def build(args) -> None:
     if args.beam:
       import apache_beam as beam
       config["beam_options"] = beam.options.pipeline_options.PipelineOptions(
-          ["--runner=FnApiRunner", "--direct_running_mode=multi_processing",
-           "--direct_num_workers=2"])
+          ["--runner=apache_beam.runners.portability.fn_api_runner.FnApiRunner",
+           "--direct_running_mode=multi_processing", "--direct_num_workers=2"])
     if args.probe_first:
       _probe(name, args.data_dir)
     folder = tfds.builder_cls(name.split("/")[0]).sources_name()
