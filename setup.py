@@ -9,7 +9,10 @@ HERE = pathlib.Path(__file__).resolve().parent
 # TensorFlow is left to the user (GPU, CPU or a custom build all provide the `tensorflow` module
 # under different distribution names); pick one with an extra: [tf-cpu] or [tf].
 REQUIRES = [
-    "tensorflow-datasets>=4.9.7,<5",
+    # 4.9.8: with a gs:// data_dir where nothing is under <data_dir>/<name> yet, 4.9.7's
+    # tfds.builder lists that folder through TensorFlow, which raises NotFoundError (not the OSError
+    # TFDS catches): the first build into a fresh bucket fails before it starts.
+    "tensorflow-datasets>=4.9.8,<5",
     "numpy>=1.26",
     # 11.2.1: the first whose text rendering reproduces the bundled sample glyphs, which the tests
     # regenerate (dummy_data/_common.py) and compare pixel for pixel; the lowest CI tests.
@@ -39,11 +42,11 @@ EXTRAS = {
     # command installs them.
     "notebooks": ["matplotlib>=3.7", "ipywidgets>=8"],
     # dill: tensorflow_datasets.testing imports it; nbclient/ipykernel run the notebooks in tests.
-    # gcsfs and gcp-storage-emulator: the gs:// tests run against a local GCS emulator (from
-    # 2026.7.18 it no longer needs pkg_resources, which the setuptools uv installs, 84, lacks).
+    # gcsfs and gcp-storage-emulator: the gs:// tests run against a local GCS emulator (2026.7.19:
+    # 2026.7.18 fails on an upload with no body, the folder marker TensorFlow 2.16 writes).
     # build: tests/test_packaging.py makes the sdist and wheel as .ci/versions does.
     "test": ["pytest>=8", "hypothesis>=6.100", "dill", "nbclient>=0.10", "nbformat>=5",
-             "gcsfs>=2024.2", "gcp-storage-emulator>=2026.7.18", "google-cloud-storage>=2.18",
+             "gcsfs>=2024.2", "gcp-storage-emulator>=2026.7.19", "google-cloud-storage>=2.18",
              "cryptography>=42",
              "ipykernel>=6", "matplotlib>=3.7", "ipywidgets>=8", "build>=1"],
 }

@@ -231,10 +231,10 @@ plt.show()
 print("box-aware crops of", len(axes[1]), "validation images")'''),
         md("## Big machines: Apache Beam\n\n"
            "On one machine, build without Beam, as above: the single-process build is the fast "
-           "path (it streams the real train set in about 10 minutes on the README's 2-core "
-           "benchmark machine). Beam's DirectRunner costs about 26 times its CPU per image, and "
-           "more worker processes do not help, since every example passes through the launching "
-           "process; use it only to check a pipeline before a cluster run.\n\n"
+           "path (it streams the real train set in about 10 minutes on the 2-core machine of "
+           "benchmarks/RESULTS.md). Beam's Python runner costs about 26 times its CPU per image, "
+           "and more worker processes do not help, since every example passes through the "
+           "launching process; use it only to check a pipeline before a cluster run.\n\n"
            "Beam pays off on a cluster runner with a real shuffle (Dataflow, Flink, Spark). A "
            "`gs://` manual_dir works from every worker: each streams the tars from the bucket, "
            "nothing copied.\n\n"
@@ -244,8 +244,8 @@ print("box-aware crops of", len(axes[1]), "validation images")'''),
            "region=us-central1,temp_location=gs://my-bucket/tmp,"
            "extra_package=dist/tfds_builders-0.1.0.tar.gz\"\n```\n\n"
            "Every worker needs `tfds_builders` installed (`python setup.py sdist`, passed as "
-           "`extra_package`) and write access to the data dir; the README has the Flink and Spark "
-           "commands."),
+           "`extra_package`) and write access to the data dir; docs/beam.md lists the runners and "
+           "what was tested on each."),
     ],
 }
 

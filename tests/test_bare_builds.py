@@ -13,7 +13,8 @@ from test_cli import run_tfds_build
 
 # Every builder of ours that has configs, and why a bare build of it is fine: all its configs read
 # the same files. A new config (or a new builder with configs) fails here until it is reviewed for
-# what `tfds build NAME` then does, and the README's "What a bare tfds build builds" says it.
+# what `tfds build NAME` then does, and docs/datasets.md's "What a bare `tfds build NAME` builds"
+# says it.
 CONFIGS = {
     "emnist_idx": ["byclass", "bymerge", "balanced", "letters", "digits", "mnist",
                    "byclass_upright", "bymerge_upright", "balanced_upright", "letters_upright",

@@ -92,7 +92,7 @@ class BucketBuilds:
 def bucket_builds(tmp_path_factory):
   folder = tmp_path_factory.mktemp("tf_gcs_builds")
   started = time.monotonic()
-  with tf_gcs.Sandbox(folder / "sandbox", [BUCKET]) as sandbox:
+  with tf_gcs.Sandbox(folder / "sandbox", [BUCKET], audit=True) as sandbox:
     builds = BucketBuilds(sandbox, folder)
     try:
       yield builds
@@ -137,7 +137,7 @@ def test_the_bucket_holds_the_datasets_and_nothing_else_of_their_builds(bucket_b
   listing = bucket_builds.listing()
   # Every object of a build is in its version folder, <kind>/tfds/<name>[/<config>]/<version>/,
   # or is TFDS's own note of the default config (<name>/.config/metadata.json): no incomplete.*
-  # folder, no lock object.
+  # folder, no lock object left (that each build took one: the next test).
   datasets = set()
   for name in listing:
     parts = name.split("/")
@@ -147,3 +147,19 @@ def test_the_bucket_holds_the_datasets_and_nothing_else_of_their_builds(bucket_b
     datasets.add(parts[0] + ":" + "/".join(parts[2:-2]))
   assert datasets == {f"plain:{name}" for name in PLAIN} | {f"beam:{name}" for name in BEAM}
   assert not [name for name in listing if "incomplete." in name or name.endswith(".lock")]
+
+
+def test_every_build_published_its_dataset_while_holding_its_lock(bucket_builds, tmp_path):
+  for kind, names in (("plain", PLAIN), ("beam", BEAM)):
+    bucket_builds.result(kind, names[0])
+  audited = bucket_builds.sandbox.audited()
+  listing = bucket_builds.listing()
+  for kind, names in (("plain", PLAIN), ("beam", BEAM)):
+    for name in names:
+      version_dir = f"{kind}/tfds/{tfds.builder(name, data_dir=tmp_path).info.full_name}"
+      # In the order the emulator served them: the lock created with ifGenerationMatch=0, the
+      # folder's files, its dataset_info.json, the lock deleted (tf_gcs says how it checks).
+      written = tf_gcs.assert_published_under_lock(audited, version_dir)
+      # And what was written under the lock is the dataset, all of it.
+      assert written == sorted(n for n in listing if n.startswith(version_dir + "/")), name
+      assert f"{version_dir}/dataset_info.json" in written

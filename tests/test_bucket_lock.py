@@ -349,8 +349,10 @@ class Build:
     except subprocess.TimeoutExpired:
       self.process.kill()
       self.process.wait()
-    assert self.process.returncode == 0, (self.out.read_text()[-3000:],
-                                          self.err.read_text()[-5000:])
+    # A string, which pytest shows whole (a tuple's repr it cuts to a line).
+    assert self.process.returncode == 0, (
+        f"exit {self.process.returncode}\n--- stdout\n{self.out.read_text()[-3000:]}\n"
+        f"--- stderr\n{self.err.read_text()[-5000:]}")
 
   def examples(self):
     [dump] = self.dump.glob("mnist_idx.*.pkl")
@@ -362,8 +364,9 @@ def _wait_for(condition, what, builds, timeout=240):
   deadline = time.monotonic() + timeout
   while not condition():
     for build in builds:
-      assert build.process.poll() is None, (what, build.out.read_text()[-3000:],
-                                            build.err.read_text()[-5000:])
+      assert build.process.poll() is None, (
+          f"{what}: a build exited {build.process.returncode}\n--- stdout\n"
+          f"{build.out.read_text()[-3000:]}\n--- stderr\n{build.err.read_text()[-5000:]}")
     assert time.monotonic() < deadline, what
     time.sleep(0.1)
 

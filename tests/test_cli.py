@@ -11,27 +11,12 @@ import tensorflow_datasets as tfds
 import tfds_builders  # noqa: F401
 from tfds_builders.formats.idx import read_idx
 from conftest import DUMMY_DATA
+from support import loopback
 
 TFDS_CLI = pathlib.Path(sys.executable).parent / "tfds"
 
-# Name look-ups are refused too: where no DNS server answers, each one would otherwise wait for
-# the resolver's timeout before the connection is refused.
-NO_NETWORK = '''
-import socket
-def _refuse(*args, **kwargs):
-  raise OSError("network disabled for this test")
-def _no_lookup(*args, **kwargs):
-  raise socket.gaierror(socket.EAI_NONAME, "network disabled for this test")
-socket.socket.connect = _refuse
-socket.create_connection = _refuse
-socket.getaddrinfo = _no_lookup
-'''
-
-
 def run_tfds_build(tmp_path, *args):
-  block = tmp_path / "no_network"
-  block.mkdir(exist_ok=True)
-  (block / "sitecustomize.py").write_text(NO_NETWORK)
+  block = loopback.sitecustomize_dir(tmp_path)
   env = dict(os.environ, PYTHONPATH=str(block), TF_CPP_MIN_LOG_LEVEL="2")
   return subprocess.run([str(TFDS_CLI), "build", "--imports", "tfds_builders", *args],
                         cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
@@ -204,6 +189,29 @@ def test_the_suite_never_reaches_outside_addresses():
                                                match="outside address '192.0.2.1' refused"):
     sock.connect(("192.0.2.1", 443))
   assert socket.getaddrinfo("localhost", 80)
+
+
+def test_child_processes_given_the_guard_reach_only_this_machine(tmp_path):
+  # loopback.sitecustomize_dir: what the tfds command, Beam's workers and doc blocks run under.
+  script = (
+      "import socket\n"
+      "for attempt in (lambda: socket.create_connection(('example.com', 443), timeout=5),\n"
+      "                lambda: socket.socket().connect(('192.0.2.1', 443))):\n"
+      "  try:\n"
+      "    attempt()\n"
+      "  except OSError as e:\n"
+      "    print(type(e).__name__, e)\n"
+      "with socket.socket() as server:\n"
+      "  server.bind(('127.0.0.1', 0)); server.listen()\n"
+      "  socket.create_connection(server.getsockname(), timeout=5).close()\n"
+      "  print('loopback connected')\n")
+  env = dict(os.environ, PYTHONPATH=str(loopback.sitecustomize_dir(tmp_path)))
+  result = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True,
+                          text=True, timeout=60)
+  assert (result.returncode, result.stdout) == (0, (
+      "gaierror [Errno -2] outside address 'example.com' refused by the tests\n"
+      "ConnectionRefusedError outside address '192.0.2.1' refused by the tests\n"
+      "loopback connected\n")), result.stderr
 
 
 def test_verify_help_lists_every_exit_status_without_loading_tensorflow(tmp_path):

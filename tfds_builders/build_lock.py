@@ -214,6 +214,8 @@ def _wait_for_commit(what: str, data_path: epath.Path, lease_s: float) -> bool:
       log_done_waiting(what, since)
       return True
     try:
+      # Names only: a publish moves whole objects into the folder (publishing.publish_file), so
+      # one in progress changes the listing; no file there grows in place.
       listing = sorted(publishing.files_under(data_path))
     except FileNotFoundError:
       listing = None

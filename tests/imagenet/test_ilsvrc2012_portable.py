@@ -21,35 +21,10 @@ import tensorflow_datasets as tfds
 
 import tfds_builders  # noqa: F401  (registers the builders)
 from imagenet.test_ilsvrc2012 import SOURCES, build, examples
+from support import loopback
 
 VENV_BIN = pathlib.Path(sys.executable).parent
 SPLITS = {"train": 21, "validation": 7, "test": 4}
-
-# For the build and the pool (and so the workers it starts): the job server, the pool and the
-# workers talk over loopback; an outside address is refused at once, as in tests/conftest.py.
-LOOPBACK_ONLY = '''
-import ipaddress, socket
-_connect, _getaddrinfo = socket.socket.connect, socket.getaddrinfo
-def _is_loopback(host):
-  if host is None or host == "localhost":
-    return True
-  try:
-    return ipaddress.ip_address(host).is_loopback
-  except ValueError:
-    return False
-def _loopback_connect(sock, address):
-  if sock.family in (socket.AF_INET, socket.AF_INET6) and not _is_loopback(address[0]):
-    raise ConnectionRefusedError(f"outside address {address[0]!r} refused by the tests")
-  return _connect(sock, address)
-def _loopback_getaddrinfo(host, *args, **kwargs):
-  name = host.decode() if isinstance(host, bytes) else host
-  if not _is_loopback(name):
-    raise socket.gaierror(socket.EAI_NONAME, f"outside address {name!r} refused by the tests")
-  return _getaddrinfo(host, *args, **kwargs)
-socket.socket.connect = _loopback_connect
-socket.getaddrinfo = _loopback_getaddrinfo
-'''
-
 
 def log_text(log_path):
   return log_path.read_text(errors="replace")
@@ -72,9 +47,9 @@ def stop_process_group(process):
 @pytest.fixture
 def subprocess_env(tmp_path):
   """The venv's bin/ first on PATH: the pool starts each worker as plain `python`."""
-  block = tmp_path / "loopback_only"
-  block.mkdir()
-  (block / "sitecustomize.py").write_text(LOOPBACK_ONLY)
+  # The build, the pool and the workers it starts talk over loopback; an outside address is
+  # refused at once, as in the test process itself.
+  block = loopback.sitecustomize_dir(tmp_path)
   env = dict(os.environ, PATH=os.pathsep.join([str(VENV_BIN), os.environ.get("PATH", "")]),
              PYTHONPATH=str(block), TF_CPP_MIN_LOG_LEVEL="2")
   assert pathlib.Path(shutil.which("python", path=env["PATH"])).parent == VENV_BIN
@@ -161,6 +136,33 @@ def test_portable_runner_with_an_external_worker_pool_equals_the_plain_run(
   plain = build(SOURCES, tmp_path / "plain")
   for builder in (plain, portable):
     assert {s: i.num_examples for s, i in builder.info.splits.items()} == SPLITS
+  for split in SPLITS:
+    want, got = examples(plain, split), examples(portable, split)
+    assert sorted(got) == sorted(want), split
+    assert [key for key in sorted(want) if got[key] != want[key]] == [], split
+
+
+def test_a_relative_manual_dir_reaches_workers_that_run_in_another_folder(
+    tmp_path, worker_pool, subprocess_env):
+  # The pool runs in tmp_path, where "ilsvrc2012" names nothing; the build runs beside the
+  # sources and names them relatively. Units carried the relative path to the workers (a
+  # FileNotFoundError there) until planning named local sources from the root.
+  port, pool_log = worker_pool
+  elsewhere = tmp_path / "elsewhere"
+  elsewhere.mkdir()
+  (elsewhere / "ilsvrc2012").symlink_to(SOURCES)
+  options = ("runner=PortableRunner,job_endpoint=embed,environment_type=EXTERNAL,"
+             f"environment_config=localhost:{port}")
+  output = build_on_the_pool(
+      [str(VENV_BIN / "tfds"), "build", "--imports", "tfds_builders", "ilsvrc2012",
+       "--manual_dir", "ilsvrc2012", "--data_dir", str(tmp_path / "portable"),
+       f"--beam_pipeline_options={options}"],
+      subprocess_env, elsewhere, pool_log)
+  assert "Job state changed to DONE" in output
+  assert "Starting worker with command ['python', '-c'" in log_text(pool_log)
+  assert not (tmp_path / "ilsvrc2012").exists()
+  portable = tfds.builder("ilsvrc2012", data_dir=tmp_path / "portable")
+  plain = build(SOURCES, tmp_path / "plain")
   for split in SPLITS:
     want, got = examples(plain, split), examples(portable, split)
     assert sorted(got) == sorted(want), split

@@ -35,46 +35,10 @@ import traceback
 
 MARKER = "\x1e"
 
-NO_NETWORK = '''\
-"""Written by tests/support/block_runner.py: this process and its children reach only this
-machine (loopback), as in tests/conftest.py."""
-import ipaddress
-import socket
-
-_connect, _getaddrinfo = socket.socket.connect, socket.getaddrinfo
-
-
-def _is_loopback(host):
-  if host in ("localhost", "", None):
-    return True
-  try:
-    return ipaddress.ip_address(host.decode() if isinstance(host, bytes) else host).is_loopback
-  except ValueError:
-    return False
-
-
-def _connect_loopback(sock, address):
-  if sock.family in (socket.AF_INET, socket.AF_INET6) and not _is_loopback(address[0]):
-    raise ConnectionRefusedError(f"outside address {address[0]!r} refused by the tests")
-  return _connect(sock, address)
-
-
-def _getaddrinfo_loopback(host, *args, **kwargs):
-  if not _is_loopback(host):
-    raise socket.gaierror(socket.EAI_NONAME, f"outside address {host!r} refused by the tests")
-  return _getaddrinfo(host, *args, **kwargs)
-
-
-socket.socket.connect = _connect_loopback
-socket.getaddrinfo = _getaddrinfo_loopback
-'''
-
-
 def no_network_dir(parent: pathlib.Path) -> pathlib.Path:
-  folder = parent / "no_network"
-  folder.mkdir(exist_ok=True)
-  (folder / "sitecustomize.py").write_text(NO_NETWORK)
-  return folder
+  # Here, not at the top: this file also runs as the server, where `support` is not a package.
+  from support import loopback
+  return loopback.sitecustomize_dir(parent)
 
 
 class Result:

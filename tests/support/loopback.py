@@ -9,6 +9,7 @@ the file's own text can serve as a child process's `sitecustomize` (`install()` 
 
 import contextlib
 import ipaddress
+import pathlib
 import socket
 
 LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1")
@@ -59,3 +60,13 @@ def only_loopback():
     yield refused
   finally:
     socket.getaddrinfo, socket.socket.connect = saved
+
+
+def sitecustomize_dir(parent) -> pathlib.Path:
+  """A folder whose `sitecustomize.py` installs this guard: put it on a child's PYTHONPATH, and
+  the child and every Python process it starts (Beam's workers, the `tfds` command) reach only
+  this machine."""
+  folder = pathlib.Path(parent) / "loopback_only"
+  folder.mkdir(parents=True, exist_ok=True)
+  (folder / "sitecustomize.py").write_text(pathlib.Path(__file__).read_text() + "\n\ninstall()\n")
+  return folder

@@ -166,10 +166,15 @@ def patch_emulator(preconditions: bool = True, audit: Optional[str] = None) -> N
         name = name_of(request, storage)  # before: a resumable upload's id is gone after
         result = handler(request, response, storage, *args, **kwargs)
         want = request.query.get("ifGenerationMatch")
+        bucket = request.params.get("dest_bucket_name") or request.params.get("bucket_name")
         with open(audit, "a") as f:
+          # `generation`: the object's live generation once served ("0": none), so that a test
+          # can tell which write a later precondition names.
           f.write(json.dumps({"op": op, "name": urllib.parse.unquote(name or ""),
                               "if_generation_match": want[0] if want else None,
-                              "status": int(response.status or 200)}) + "\n")
+                              "status": int(response.status or 200),
+                              "generation": live_generation(storage, bucket, name)
+                              if name else None}) + "\n")
         return result
       return wrapped
 
@@ -400,6 +405,99 @@ class Sandbox(Emulator):
                             list(args), **kwargs)
 
 
+WRITES = ("insert", "upload_partial", "copy", "rewrite")
+
+
+def assert_published_under_lock(audited: list[dict], version_dir: str) -> list[str]:
+  """From the audit of an Emulator(audit=True): the build of `version_dir` (the version folder's
+  object name, e.g. "tfds/mnist_idx/1.0.0") created its lock `.<version>.lock` beside it with
+  ifGenerationMatch=0, then wrote the folder's files, dataset_info.json last, while it held the
+  lock (every renewal naming the generation the one before it wrote), then deleted the lock,
+  naming its last generation. Returns the names of the files written into the folder."""
+  parent, _, version = version_dir.rpartition("/")
+  lock = f"{parent}/.{version}.lock"
+  served = [(i, e) for i, e in enumerate(audited) if 200 <= e["status"] < 300]
+  on_lock = [(i, e) for i, e in served if e["name"] == lock]
+  assert len(on_lock) >= 2, (f"{version_dir}: the lock {lock} was never created and deleted "
+                             f"(requests on it: {[e for _, e in on_lock]})")
+  (created_at, create), *renewals, (deleted_at, delete) = on_lock
+  assert (create["op"], create["if_generation_match"]) == ("insert", "0"), (lock, create)
+  generation = create["generation"]
+  for _, renewal in renewals:
+    assert (renewal["op"], renewal["if_generation_match"]) == ("insert", generation), (
+        lock, renewal, generation)
+    generation = renewal["generation"]
+  assert (delete["op"], delete["if_generation_match"], delete["generation"]) == (
+      "delete", generation, "0"), (lock, delete, generation)
+  files = [(i, e["name"]) for i, e in served
+           if e["op"] in WRITES and e["name"].startswith(version_dir + "/")]
+  commit = f"{version_dir}/dataset_info.json"
+  assert [name for _, name in files].count(commit) == 1, (commit, files)
+  assert files[-1][1] == commit, f"{commit} was not the last file written: {files}"
+  assert created_at < files[0][0] and files[-1][0] < deleted_at, (
+      f"{version_dir} was written outside the lock {lock}: lock created at request "
+      f"{created_at}, deleted at {deleted_at}; the folder's writes at {[i for i, _ in files]}")
+  return sorted({name for _, name in files})
+
+
+class BuildProcess:
+  """`tf_gcs.py build <extra> --name <each of names>` in a sandbox (`Sandbox.popen`), its stdout
+  and stderr in `<folder>/<tag>.out|err`, its pickled examples in `<folder>/<tag>/`."""
+
+  def __init__(self, sandbox: "Sandbox", folder: pathlib.Path, tag: str, data_dir: str,
+               names: Sequence[str], *extra, env: Optional[dict] = None):
+    from tfds_builders.builder_base import sample_sources_dir
+    self.tag = tag
+    self.out, self.err = folder / f"{tag}.out", folder / f"{tag}.err"
+    self.dump = folder / tag
+    self.dump.mkdir()
+    cmd = [sys.executable, str(HERE), "build", "--data-dir", data_dir, "--manual-dir",
+           str(sample_sources_dir()), "--dump", str(self.dump), *map(str, extra)]
+    for name in names:
+      cmd += ["--name", name]
+    with open(self.out, "w") as out, open(self.err, "w") as err:
+      self.process = sandbox.popen(cmd, env=dict(sandbox.env("tf"), TF_CPP_MIN_LOG_LEVEL="2",
+                                                 **(env or {})), stdout=out, stderr=err)
+
+  def lines(self) -> list[str]:
+    return self.out.read_text().splitlines()
+
+  def tails(self) -> str:
+    return (f"{self.tag} exited with {self.process.returncode}; stdout:\n"
+            f"{self.out.read_text()[-3000:]}\nstderr:\n{self.err.read_text()[-5000:]}")
+
+  def finish(self, timeout: float = 600) -> int:
+    """Its exit status; killed (and the test failed) if it has not ended within `timeout` s."""
+    try:
+      self.process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+      self.kill()
+      raise AssertionError(f"{self.tag} did not end within {timeout:.0f} s\n{self.tails()}")
+    return self.process.returncode
+
+  def kill(self) -> None:
+    if self.process.poll() is None:
+      self.process.kill()
+      self.process.wait()
+
+  def examples(self, name: str) -> dict:
+    import pickle
+    [dump] = self.dump.glob(f"{name.replace('/', '+')}.*.pkl")
+    with open(dump, "rb") as f:
+      return pickle.load(f)
+
+
+def wait_until(condition, what: str, running: Sequence[BuildProcess] = (),
+               timeout: float = 300) -> None:
+  """Polls `condition` until true; fails after `timeout` s, or at once if one of `running` ends."""
+  deadline = time.monotonic() + timeout
+  while not condition():
+    for build in running:
+      assert build.process.poll() is None, f"{build.tag} ended before {what}\n{build.tails()}"
+    assert time.monotonic() < deadline, f"not {what} after {timeout:.0f} s"
+    time.sleep(0.05)
+
+
 # ------------------------------------------------------------------------------------------------
 # In a process that uses the bucket (started by Emulator.popen / Sandbox.popen).
 
@@ -426,10 +524,23 @@ def skip_image_decoding(info) -> dict:
           if isinstance(f, tfds.features.Image)}
 
 
+# The longest a build process waits for the test (a file to appear, or to be killed): a test that
+# died cannot leave it running for ever.
+CHILD_WAIT_S = 600.0
+
+
+def _wait_for_file(path: str, what: str) -> None:
+  deadline = time.monotonic() + CHILD_WAIT_S
+  while not os.path.exists(path):
+    if time.monotonic() > deadline:
+      sys.exit(f"tf_gcs.py build: {path} did not appear within {CHILD_WAIT_S:.0f} s ({what})")
+    time.sleep(0.02)
+
+
 def _stall(marker: str) -> None:
   pathlib.Path(marker).write_text(str(os.getpid()))
-  while True:  # until the test kills this process
-    time.sleep(60)
+  time.sleep(CHILD_WAIT_S)  # the test kills this process long before
+  sys.exit(f"tf_gcs.py build: stalled for {CHILD_WAIT_S:.0f} s and never killed ({marker})")
 
 
 def _probe(name: str, data_dir: str) -> None:
@@ -438,12 +549,15 @@ def _probe(name: str, data_dir: str) -> None:
   import tensorflow_datasets as tfds
   builder = tfds.builder(name, data_dir=data_dir)
   splits = {split: info.num_examples for split, info in builder.info.splits.items()}
+  error = None
   try:
     tfds.load(name, data_dir=data_dir, download=False, split=None)
     load = "read"
   except Exception as e:  # noqa: BLE001  (its type is the answer)
-    load = type(e).__name__
+    load, error = type(e).__name__, e
   print(f"probe {name} splits={json.dumps(splits)} load={load}", flush=True)
+  if error is not None:
+    print(f"probe {name} error: {error}", flush=True)
 
 
 def build(args) -> None:
@@ -492,13 +606,16 @@ def build(args) -> None:
       yield from first
       pathlib.Path(args.endless_generation).write_text(str(os.getpid()))
       key, example = first[-1]
+      deadline = time.monotonic() + CHILD_WAIT_S
       for i in itertools.count():
+        if time.monotonic() > deadline:
+          sys.exit(f"tf_gcs.py build: generated for {CHILD_WAIT_S:.0f} s and never stopped")
         time.sleep(0.05)
         yield f"{key}-again-{i}", example
 
     cls._generate_examples = counted
 
-  if args.stall_publish or args.slow_publish:
+  if args.stall_publish or args.slow_publish or args.publishing or args.hold_publish:
     publish = publishing.publish_file
     copied = []
 
@@ -507,6 +624,10 @@ def build(args) -> None:
       copied.append(target)
       if args.publishing and len(copied) == 1:
         pathlib.Path(args.publishing).touch()
+      if args.hold_publish and len(copied) == 1:
+        # Half published until the test has seen what another process makes of it, however
+        # slow this machine is.
+        _wait_for_file(args.hold_publish, "--hold-publish")
       if args.stall_publish and len(copied) == 2:
         _stall(args.stall_publish)
       time.sleep(args.slow_publish)
@@ -515,8 +636,7 @@ def build(args) -> None:
 
   print("ready", flush=True)
   if args.wait_for:
-    while not os.path.exists(args.wait_for):
-      time.sleep(0.02)
+    _wait_for_file(args.wait_for, "--wait-for")
   for name in args.name:
     start = time.monotonic()
     config = {}
@@ -585,6 +705,7 @@ def main(argv=None) -> None:
   b.add_argument("--stall-publish", help="stop after 2 files are published, creating this")
   b.add_argument("--slow-publish", type=float, default=0, help="seconds to wait after each file")
   b.add_argument("--publishing", help="create this once the first file is published")
+  b.add_argument("--hold-publish", help="after the first file is published, wait for this file")
   b.add_argument("--endless-generation", help="never end generating, after creating this")
   b.add_argument("--no-cloud-storage", action="store_true",
                  help="as if google-cloud-storage were not installed")

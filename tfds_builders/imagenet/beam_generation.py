@@ -12,6 +12,8 @@ summary line, logged by the worker that merges them.
 
 from __future__ import annotations
 
+import dataclasses
+import os
 from typing import List, Optional
 
 try:
@@ -22,7 +24,23 @@ except ImportError as e:  # pragma: no cover - depends on the user's environment
       "--beam_pipeline_options) but apache-beam is not installed. Install it with "
       "`pip install 'tfds_builders[beam]'`, or build without Beam options.") from e
 
+from tfds_builders.formats import paths
 from tfds_builders.imagenet import planning
+
+
+def _local_absolute(path: str) -> str:
+  return os.path.abspath(path) if paths.is_local(path) else path
+
+
+def _absolute(unit: "planning.Unit") -> "planning.Unit":
+  """The unit with its local sources named from the root: a worker that an external pool started
+  runs in the pool's working directory, where a relative --manual_dir names nothing."""
+  def member(m):
+    return dataclasses.replace(m, archive=_local_absolute(m.archive))
+  return dataclasses.replace(
+      unit, inner_tar=member(unit.inner_tar) if unit.inner_tar is not None else None,
+      members=tuple(member(m) for m in unit.members),
+      files=tuple(_local_absolute(f) for f in unit.files))
 
 
 _TALLY = "box_tally"
@@ -49,7 +67,7 @@ class ExamplesOfUnits(beam.PTransform):
   def __init__(self, units: List["planning.Unit"], shorter_side: Optional[int],
                jpeg_quality: int, box_plan: Optional["planning.BoxPlan"] = None):
     super().__init__()
-    self._units = list(units)
+    self._units = [_absolute(unit) for unit in units]
     self._shorter_side = shorter_side
     self._jpeg_quality = jpeg_quality
     self._box_plan = box_plan
