@@ -317,10 +317,7 @@ def sandbox(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def single_process_build(tmp_path_factory):
-  builder = tfds.builder("mnist_idx", data_dir=tmp_path_factory.mktemp("local"))
-  builder.download_and_prepare(download_config=tfds.download.DownloadConfig(
-      manual_dir=sample_sources_dir() / "mnist_idx"))
-  return tf_gcs.examples(builder)
+  return tf_gcs.single_process_examples(tmp_path_factory.mktemp("local"))
 
 
 class Build:

@@ -17,12 +17,10 @@ import sys
 import uuid
 
 import pytest
-import tensorflow_datasets as tfds
 
 import tfds_builders  # noqa: F401  (registers the builders)
 from support import tf_gcs
 from tfds_builders import bucket_lock
-from tfds_builders.builder_base import sample_sources_dir
 
 BUCKET = "tfds-builders-publish"
 COUNTS = '{"test": 12, "train": 24}'
@@ -40,10 +38,7 @@ def sandbox(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def single_process_build(tmp_path_factory):
-  builder = tfds.builder("mnist_idx", data_dir=tmp_path_factory.mktemp("local"))
-  builder.download_and_prepare(download_config=tfds.download.DownloadConfig(
-      manual_dir=sample_sources_dir() / "mnist_idx"))
-  return tf_gcs.examples(builder)
+  return tf_gcs.single_process_examples(tmp_path_factory.mktemp("local"))
 
 
 @pytest.fixture

@@ -501,6 +501,17 @@ def wait_until(condition, what: str, running: Sequence[BuildProcess] = (),
 # ------------------------------------------------------------------------------------------------
 # In a process that uses the bucket (started by Emulator.popen / Sandbox.popen).
 
+def single_process_examples(data_dir, name: str = "mnist_idx") -> dict:
+  """`examples` of a plain local build of `name` from the bundled samples into `data_dir`: what
+  every build in a bucket must equal."""
+  import tensorflow_datasets as tfds
+  from tfds_builders.builder_base import sample_sources_dir
+  builder = tfds.builder(name, data_dir=data_dir)
+  builder.download_and_prepare(download_config=tfds.download.DownloadConfig(
+      manual_dir=sample_sources_dir() / tfds.builder_cls(name.split("/")[0]).sources_name()))
+  return examples(builder)
+
+
 def examples(builder_or_datasets, info=None) -> dict:
   """split -> every example as stored (images undecoded), in the dataset's order."""
   import tensorflow_datasets as tfds
